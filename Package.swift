@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+// Riptide: a Swift-native serving engine for DeepSeek-V4-class models.
+// One module per layer; dependencies point one way:
+//   RiptideCheckpoint → RiptideModel → (engine, server) → RiptideCLI
+//   RiptideTokenizer ────────────────────────────────────↗
+import PackageDescription
+
+// Release builds target the AVX2 baseline; AVX-512 paths are chosen at run time.
+// Without -target-cpu, SIMD FMAs lower to libm calls (see shared/specs/cpu-performance.md).
+let optimized: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"]),
+]
+
+let package = Package(
+    name: "Riptide",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "riptide", targets: ["RiptideCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "RiptideCheckpoint", swiftSettings: optimized),
+        .target(
+            name: "RiptideTokenizer",
+            resources: [.copy("Resources/tokenizer.json")],
+            swiftSettings: optimized),
+        .target(name: "RiptideModel", dependencies: ["RiptideCheckpoint"], swiftSettings: optimized),
+        .executableTarget(
+            name: "RiptideCLI",
+            dependencies: [
+                "RiptideCheckpoint", "RiptideTokenizer", "RiptideModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: optimized),
+        .testTarget(name: "RiptideCheckpointTests", dependencies: ["RiptideCheckpoint"]),
+        .testTarget(
+            name: "RiptideTokenizerTests", dependencies: ["RiptideTokenizer"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "RiptideModelTests", dependencies: ["RiptideModel", "RiptideCheckpoint"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// Typed DeepSeek-V4 configuration (filled in by the foundation work).

@@ -1,0 +1,8 @@
+import Foundation
+import Testing
+@testable import RiptideTokenizer
+
+@Test func bundledTokenizerExists() throws {
+    let data = try Data(contentsOf: BundledTokenizer.url)
+    #expect(data.count > 6_000_000)
+}
