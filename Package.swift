@@ -38,6 +38,8 @@ let package = Package(
         .testTarget(
             name: "RiptideTokenizerTests", dependencies: ["RiptideTokenizer"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "RiptideModelTests", dependencies: ["RiptideModel", "RiptideCheckpoint"]),
+        .testTarget(
+            name: "RiptideModelTests", dependencies: ["RiptideModel", "RiptideCheckpoint"],
+            resources: [.copy("Fixtures")]),
     ]
 )
