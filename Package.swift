@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // Riptide: a Swift-native serving engine for DeepSeek-V4-class models.
 // One module per layer; dependencies point one way:
-//   RiptideCheckpoint → RiptideModel → (engine, server) → RiptideCLI
+//   RiptideCheckpoint, RiptideKernels → RiptideModel → (engine, server) → RiptideCLI
 //   RiptideTokenizer ────────────────────────────────────↗
 import PackageDescription
 
@@ -26,7 +26,8 @@ let package = Package(
             name: "RiptideTokenizer",
             resources: [.copy("Resources/tokenizer.json")],
             swiftSettings: optimized),
-        .target(name: "RiptideModel", dependencies: ["RiptideCheckpoint"], swiftSettings: optimized),
+        .target(name: "RiptideKernels", swiftSettings: optimized),
+        .target(name: "RiptideModel", dependencies: ["RiptideCheckpoint", "RiptideKernels"], swiftSettings: optimized),
         .executableTarget(
             name: "RiptideCLI",
             dependencies: [
@@ -35,6 +36,7 @@ let package = Package(
             ],
             swiftSettings: optimized),
         .testTarget(name: "RiptideCheckpointTests", dependencies: ["RiptideCheckpoint"]),
+        .testTarget(name: "RiptideKernelsTests", dependencies: ["RiptideKernels"]),
         .testTarget(
             name: "RiptideTokenizerTests", dependencies: ["RiptideTokenizer"],
             resources: [.copy("Fixtures")]),
