@@ -1,0 +1,75 @@
+import RiptideKernels
+
+/// One transformer block (spec §2): mHC around attention and around the MoE.
+struct Block {
+    let attention: Attention
+    let moe: MoE
+    let attentionNorm: [Float], ffnNorm: [Float]
+    let hcAttention: HyperConnection, hcFFN: HyperConnection
+    let hc: HyperConnectionMath
+    let eps: Float
+
+    /// `layer` indexes compress_ratios: main layers, then the MTP blocks.
+    init(_ w: WeightLoader, prefix p: String, layer: Int) throws {
+        let c = w.config
+        attention = try Attention(w, prefix: p + "attn.", layer: layer)
+        moe = try MoE(w, prefix: p + "ffn.", hashRouted: layer < c.nLayers && c.isHashRouted(layer))
+        attentionNorm = try w.floats(p + "attn_norm.weight")
+        ffnNorm = try w.floats(p + "ffn_norm.weight")
+        hcAttention = HyperConnection(fn: try w.matrix(p + "hc_attn_fn"), scale: try w.floats(p + "hc_attn_scale"), base: try w.floats(p + "hc_attn_base"))
+        hcFFN = HyperConnection(fn: try w.matrix(p + "hc_ffn_fn"), scale: try w.floats(p + "hc_ffn_scale"), base: try w.floats(p + "hc_ffn_base"))
+        hc = HyperConnectionMath(config: c)
+        eps = Float(c.normEps)
+    }
+
+    /// h [T, hc, D] (bf16) → [T, hc, D].
+    func forward(_ h: [Float], tokens: [Int], positions: [Int], segments: [Segment], states: [AttentionState],
+                 trace: ModelTrace? = nil) -> [Float] {
+        let afterAttention = subBlock(h, hcAttention, attentionNorm) { x in
+            attention.forward(x, positions: positions, segments: segments, states: states)
+        }
+        return subBlock(afterAttention, hcFFN, ffnNorm) { x in
+            moe.forward(x, tokens: tokens, trace: trace.map { t in { ids in t.routedExperts.append(ids) } })
+        }
+    }
+
+    /// hc_pre → RMSNorm → f → hc_post, for every row.
+    private func subBlock(_ h: [Float], _ site: HyperConnection, _ norm: [Float], _ f: ([Float]) -> [Float]) -> [Float] {
+        let dim = hc.dim, width = hc.hc * dim, t = h.count / width
+        var x = [Float](repeating: 0, count: t * dim)
+        var mixes: [(post: [Float], comb: [Float])] = []
+        h.withUnsafeBufferPointer { hp in x.withUnsafeMutableBufferPointer { xp in
+            for i in 0..<t {
+                let streams = UnsafeBufferPointer(rebasing: hp[(i * width)..<((i + 1) * width)])
+                let split = hc.splitSinkhorn(hc.mix(streams, site.fn), scale: site.scale, base: site.base)
+                hc.weightedSum(split.pre, streams, into: UnsafeMutableBufferPointer(rebasing: xp[(i * dim)..<((i + 1) * dim)]))
+                mixes.append((split.post, split.comb))
+            }
+        } }
+        rmsNormRows(&x, width: dim, weight: norm, eps: eps)
+        let y = f(x)
+        var out = [Float](repeating: 0, count: h.count)
+        y.withUnsafeBufferPointer { yp in h.withUnsafeBufferPointer { hp in out.withUnsafeMutableBufferPointer { op in
+            for i in 0..<t {
+                hc.post(UnsafeBufferPointer(rebasing: yp[(i * dim)..<((i + 1) * dim)]),
+                        residual: UnsafeBufferPointer(rebasing: hp[(i * width)..<((i + 1) * width)]),
+                        post: mixes[i].post, comb: mixes[i].comb,
+                        into: UnsafeMutableBufferPointer(rebasing: op[(i * width)..<((i + 1) * width)]))
+            }
+        } } }
+        return out
+    }
+}
+
+extension HyperConnectionMath {
+    init(config c: ModelConfig) {
+        self.init(hc: c.hcMult, dim: c.dim, normEps: Float(c.normEps), hcEps: Float(c.hcEps), sinkhornIters: c.hcSinkhornIters)
+    }
+}
+
+/// Optional record of what the forward decided, for tests and `init-model --stats`.
+public final class ModelTrace {
+    /// Expert ids per MoE call, [T, k] flattened, in layer order.
+    public var routedExperts: [[Int]] = []
+    public init() {}
+}

@@ -1,0 +1,60 @@
+import Foundation
+import RiptideKernels
+
+/// Lightning indexer of ratio-4 layers (spec §4.5, §11.1.2): scores the finished compressed
+/// blocks for each query and keeps the top-k.
+struct Indexer {
+    let heads: Int, headDim: Int, topK: Int
+    let wqB: WeightMatrix          // FP8 [heads·headDim, q_lora_rank]
+    let weightsProj: WeightMatrix  // bf16 [heads, D]
+    let compressor: Compressor
+    let rope: RoPE
+    let weightScale: Float         // fp32(head_dim^-0.5 · heads^-0.5)
+
+    init(_ w: WeightLoader, prefix p: String, rope: RoPE) throws {
+        let c = w.config
+        heads = c.indexNHeads
+        headDim = c.indexHeadDim
+        topK = c.indexTopK
+        wqB = try w.fp8Weight(p + "wq_b")
+        weightsProj = try w.matrix(p + "weights_proj.weight")
+        compressor = try Compressor(w, prefix: p + "compressor.", ratio: 4, dim: headDim, rotate: true, rope: rope)
+        self.rope = rope
+        weightScale = Float(pow(Double(headDim), -0.5) * pow(Double(heads), -0.5))
+    }
+
+    /// Queries [T, heads, headDim] (RoPE → Hadamard → FP4-sim) and head weights [T, heads] (bf16).
+    func queries(x: [Float], qr: [Float], positions: [Int]) -> (q: [Float], weights: [Float]) {
+        let t = positions.count
+        var q = quantizedLinear(wqB, qr, count: t)
+        q.withUnsafeMutableBufferPointer { p in
+            for i in 0..<t {
+                let table = rope.cosSin(position: positions[i])
+                for h in 0..<heads {
+                    let head = UnsafeMutableBufferPointer(rebasing: p[((i * heads + h) * headDim)..<((i * heads + h + 1) * headDim)])
+                    rope.apply(head, table)
+                    hadamardBF16(head)
+                    simulateFP4(head, block: 32)
+                }
+            }
+        }
+        let weights = bf16Linear(weightsProj, x, count: t).map { roundBF16($0 * weightScale) }
+        return (q, weights)
+    }
+
+    /// Score of one query against `count` keys [count, headDim]: bf16(Σ_h bf16(relu(bf16(q_h·K))·w_h)).
+    func scores(query q: ArraySlice<Float>, weights w: ArraySlice<Float>, keys: [Float], count: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        q.withUnsafeBufferPointer { qp in keys.withUnsafeBufferPointer { kp in
+            for j in 0..<count {
+                var acc = 0.0
+                for h in 0..<heads {
+                    let dot = roundBF16(dotDouble(qp.baseAddress! + h * headDim, kp.baseAddress! + j * headDim, headDim))
+                    acc += Double(roundBF16(max(dot, 0) * w[w.startIndex + h]))
+                }
+                out[j] = roundBF16(Float(acc))
+            }
+        } }
+        return out
+    }
+}

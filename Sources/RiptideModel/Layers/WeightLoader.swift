@@ -1,0 +1,78 @@
+import RiptideCheckpoint
+import RiptideKernels
+
+/// Reads the model's tensors from a checkpoint, checking each against the layout its config
+/// implies (spec §7): a missing or mis-shaped tensor fails with its name and shard.
+public struct WeightLoader {
+    public let checkpoint: Checkpoint
+    public let config: ModelConfig
+    private let expected: [String: TensorSpec]
+
+    public init(checkpoint: Checkpoint, config: ModelConfig) {
+        self.checkpoint = checkpoint
+        self.config = config
+        expected = Dictionary(uniqueKeysWithValues: config.expectedTensors.map { ($0.name, $0) })
+    }
+
+    /// The tensor, after checking name, dtype and shape against the layout.
+    public func tensor(_ name: String) throws(CheckpointError) -> TensorRef {
+        guard let spec = expected[name] else { throw CheckpointError(file: checkpoint.directory.path, tensor: name, "not part of this config's layout") }
+        return try checkpoint.tensor(name, dtype: spec.dtype, shape: spec.shape)
+    }
+
+    /// Any BF16 / F32 tensor as Float values.
+    public func floats(_ name: String) throws(CheckpointError) -> [Float] {
+        let t = try tensor(name)
+        let data = t.data
+        switch t.dtype {
+        case .f32: return (0..<t.info.elementCount).map { data.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+        case .bf16: return (0..<t.info.elementCount).map { bf16ToFloat(data.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
+        default: throw CheckpointError(file: t.file.path, tensor: name, "expected a float tensor, found \(t.dtype.rawValue)")
+        }
+    }
+
+    /// A BF16 or F32 matrix; BF16 stays in the mapping, F32 is copied (it is small).
+    public func matrix(_ name: String) throws(CheckpointError) -> WeightMatrix {
+        let t = try tensor(name)
+        let rows = t.shape[0], cols = t.shape.dropFirst().reduce(1, *)
+        if t.dtype == .bf16 { return WeightMatrix(rows: rows, cols: cols, storage: .bf16(t.data), source: t) }
+        return WeightMatrix(rows: rows, cols: cols, values: try floats(name))
+    }
+
+    public func int64s(_ name: String) throws(CheckpointError) -> [Int] {
+        let t = try tensor(name)
+        return (0..<t.info.elementCount).map { Int(t.data.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
+    }
+
+    /// E8M0 scales as Float; a NaN byte (0xFF) is a corrupt checkpoint.
+    private func scales(_ name: String) throws(CheckpointError) -> [Float] {
+        let t = try tensor(name)
+        if let bad = t.data.firstIndex(of: 0xFF) {
+            throw CheckpointError(file: t.file.path, tensor: name, "scale byte \(bad) is 0xFF (NaN)")
+        }
+        return t.data.map(e8m0ToFloat)
+    }
+
+    /// An FP8 e4m3 weight with its 128×128 block scales (spec §6.2), left in the mapping.
+    public func fp8Weight(_ base: String) throws(CheckpointError) -> WeightMatrix {
+        let w = try tensor(base + ".weight")
+        return WeightMatrix(rows: w.shape[0], cols: w.shape[1], storage: .fp8(w.data, scales: try scales(base + ".scale")), source: w)
+    }
+
+    /// An FP4 e2m1 weight (two per I8 byte, low nibble first) with scales per 32 inputs.
+    public func fp4Weight(_ base: String) throws(CheckpointError) -> WeightMatrix {
+        let w = try tensor(base + ".weight")
+        return WeightMatrix(rows: w.shape[0], cols: 2 * w.shape[1], storage: .fp4(w.data, scales: try scales(base + ".scale")), source: w)
+    }
+
+    /// The expert weight in whichever format the config declares.
+    public func expertWeight(_ base: String) throws(CheckpointError) -> WeightMatrix {
+        config.expertDType == .fp4 ? try fp4Weight(base) : try fp8Weight(base)
+    }
+
+    /// `wo_a`: FP8 dequantized to bf16 once, as the reference's converter does (spec §4.8).
+    public func fp8WeightAsBF16(_ base: String) throws(CheckpointError) -> WeightMatrix {
+        let w = try fp8Weight(base)
+        return WeightMatrix(rows: w.rows, cols: w.cols, values: w.dequantized().map(roundBF16))
+    }
+}
