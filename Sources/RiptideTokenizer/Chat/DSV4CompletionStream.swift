@@ -84,8 +84,15 @@ public struct DSV4CompletionStream: Sendable {
             report("missing end-of-sentence token", &events)
         case .blockOpen, .betweenInvokes, .invokeBody, .parameterValue:
             report("the output ended inside a tool-call block", &events)
-        case .afterToolCalls, .done:
-            break  // like the reference, a tool-call block may end the text without EOS
+        case .afterToolCalls:
+            // Like the reference, a tool-call block may end the text without EOS, but nothing else
+            // may follow it (a partial EOS is text: tokens arrive whole).
+            if !rest.isEmpty {
+                report("unexpected text after the tool calls", &events)
+                events.append(.content(rest))
+            }
+        case .done:
+            break
         }
         phase = .done
         return events
