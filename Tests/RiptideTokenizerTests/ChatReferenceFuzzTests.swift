@@ -74,3 +74,23 @@ func referenceCaseLines(_ resource: String, env: String) throws -> [Substring] {
     print("chat parser vs reference: \(agree)/\(total) agree (\(truncatedBlocks) truncated tool blocks rejected on purpose)")
     #expect(agree == total && total > 0)
 }
+
+/// On the same well-formed and broken completions, streaming in random chunks must give exactly
+/// what the whole-text lenient parse gives, issues and fallbacks included.
+@Test func chatStreamingMatchesWholeParseOnMutatedCompletions() throws {
+    var rng = SplitMix64(state: 7)
+    var checked = 0
+    for line in try referenceCaseLines("chat-reference-parse", env: "RIPTIDE_CHAT_PARSE_CASES") {
+        let json = try OrderedJSON.parse(String(line))
+        let mode = try #require(ThinkingMode(rawValue: json["mode"]?.stringValue ?? ""))
+        let completion = try #require(json["text"]?.stringValue)
+        let whole = DSV4CompletionParser.parseLenient(completion, thinkingMode: mode)
+        for maxChunk in [1, 3, 17] {
+            let chunks = scalarChunks(completion) { Int.random(in: 1...maxChunk, using: &rng) }
+            let got = streamed(chunks, mode: mode).0
+            #expect(got == whole, "\(mode) \(completion.debugDescription) chunks of ≤\(maxChunk)")
+        }
+        checked += 1
+    }
+    #expect(checked > 0)
+}

@@ -252,13 +252,23 @@ public struct DSV4CompletionStream: Sendable {
             position = end
         }
         guard let at = find(M.parameterEnd, from: position) else {
-            emit(buffer.count - heldBack([M.parameterClosePrefix]))
+            // Hold back a possible `</｜DSML｜parameter` and also a bare `/｜DSML｜parameter` (an
+            // error), so chunked and whole input break at the same byte.
+            emit(buffer.count - heldBack([M.parameterClosePrefix, M.parameterEnd, M.parameterCloseQuirk]))
             return false
         }
-        guard at > position, buffer[at - 1] == UInt8(ascii: "<") else {
+        // The reference's `<$` pattern also accepts "<\n" before `/｜DSML｜parameter`.
+        let lt = UInt8(ascii: "<")
+        let closeStart: Int
+        if at > position && buffer[at - 1] == lt {
+            closeStart = at - 1
+        } else if at > position + 1 && buffer[at - 2] == lt && buffer[at - 1] == 0x0A {
+            closeStart = at - 2
+        } else {
+            emit(at)
             return malformed("parameter value not closed by </｜DSML｜parameter>", &events)
         }
-        emit(at - 1)
+        emit(closeStart)
         let after = at + M.parameterEnd.count
         guard buffer.count >= after + 2 else { return false }
         guard buffer[after] == UInt8(ascii: ">"), buffer[after + 1] == 0x0A else {
@@ -352,6 +362,7 @@ public struct DSV4CompletionStream: Sendable {
         static let parameterOpen = Array("<｜DSML｜parameter".utf8)
         static let parameterEnd = Array("/｜DSML｜parameter".utf8)
         static let parameterClosePrefix = Array("</｜DSML｜parameter".utf8)
+        static let parameterCloseQuirk = Array("<\n/｜DSML｜parameter".utf8)
         static let namePrefix = Array("name=\"".utf8)
         static let nameEnd = Array("\">\n".utf8)
         static let nameEndBlank = Array("\">\n\n".utf8)
