@@ -1,3 +1,19 @@
+/// What the streaming completion parser reports. Concatenating all deltas of one kind gives the
+/// same text as the whole-text parse; concatenating a call's argument fragments gives its JSON.
+public enum ChatStreamEvent: Sendable, Equatable {
+    case reasoning(String)
+    case content(String)
+    case toolCallStart(index: Int, name: String)
+    /// A piece of the call's arguments JSON string (OpenAI streams `arguments` the same way).
+    case toolCallArguments(index: Int, fragment: String)
+    case toolCallEnd(index: Int)
+    /// The end-of-sentence token was seen; later text is ignored.
+    case endOfSequence
+    /// The output broke the format. The parser carries on with a fallback: missing `</think>`
+    /// ends the reasoning at the next marker, broken DSML markup continues as plain content.
+    case formatIssue(String)
+}
+
 /// A completion split into its parts (spec §7.1).
 public struct ParsedCompletion: Sendable, Equatable {
     /// "" in chat mode.

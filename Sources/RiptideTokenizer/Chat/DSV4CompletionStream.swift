@@ -1,19 +1,3 @@
-/// What the streaming completion parser reports. Concatenating all deltas of one kind gives the
-/// same text as the whole-text parse; concatenating a call's argument fragments gives its JSON.
-public enum ChatStreamEvent: Sendable, Equatable {
-    case reasoning(String)
-    case content(String)
-    case toolCallStart(index: Int, name: String)
-    /// A piece of the call's arguments JSON string (OpenAI streams `arguments` the same way).
-    case toolCallArguments(index: Int, fragment: String)
-    case toolCallEnd(index: Int)
-    /// The end-of-sentence token was seen; later text is ignored.
-    case endOfSequence
-    /// The output broke the format. The parser carries on with a fallback: missing `</think>`
-    /// ends the reasoning at the next marker, broken DSML markup continues as plain content.
-    case formatIssue(String)
-}
-
 /// Incremental splitter for DeepSeek-V4 completions (spec §7.1): feed decoded text in chunks of
 /// any size, including ones that cut a marker in half, and get typed events back.
 ///
@@ -50,6 +34,9 @@ public struct DSV4CompletionStream: Sendable {
     private var parameterNames: Set<String> = []
     private var parameterCount = 0
     private var ignoredTrailingText = false
+    /// Where the current tool-call block began, until its first call is reported: broken markup
+    /// before that point falls back to content from the block start (nothing to take back yet).
+    private var blockStart: Int?
 
     public init(thinkingMode: ThinkingMode) {
         self.thinkingMode = thinkingMode
@@ -61,9 +48,11 @@ public struct DSV4CompletionStream: Sendable {
         buffer.append(contentsOf: text.utf8)
         var events: [ChatStreamEvent] = []
         while step(&events) {}
-        if position > 4096 && position * 2 > buffer.count {
-            buffer.removeFirst(position)
-            position = 0
+        let keep = min(position, blockStart ?? position)
+        if keep > 4096 && keep * 2 > buffer.count {
+            buffer.removeFirst(keep)
+            position -= keep
+            blockStart = blockStart.map { $0 - keep }
         }
         return events
     }
@@ -113,6 +102,7 @@ public struct DSV4CompletionStream: Sendable {
             case 1:
                 report("missing </think> before the tool calls", &events)
                 position = at
+                blockStart = at
                 phase = .blockOpen
             default:
                 report("missing </think> before the end-of-sentence token", &events)
@@ -130,7 +120,8 @@ public struct DSV4CompletionStream: Sendable {
                 events.append(.endOfSequence)
                 phase = .done
             } else {
-                position = at  // keep the marker unconsumed so a parse failure can fall back to it
+                position = at
+                blockStart = at
                 phase = .blockOpen
             }
             return true
@@ -210,6 +201,7 @@ public struct DSV4CompletionStream: Sendable {
         else { return malformed("malformed <｜DSML｜invoke header", &events) }
         let name = String(decoding: header[M.namePrefix.count..<(header.count - suffixLength)], as: UTF8.self)
         events.append(.toolCallStart(index: callCount, name: name))
+        blockStart = nil
         callCount += 1
         parameterNames = []
         parameterCount = 0
@@ -301,6 +293,8 @@ public struct DSV4CompletionStream: Sendable {
 
     private mutating func malformed(_ why: String, _ events: inout [ChatStreamEvent]) -> Bool {
         report(why + "; the rest is treated as content", &events)
+        if let start = blockStart { position = start }
+        blockStart = nil
         phase = .rawContent
         return true
     }
