@@ -29,7 +29,7 @@ private let eos = "<｜end▁of▁sentence｜>"
     r = try DSV4CompletionParser.parse(text, thinkingMode: .thinking)
     #expect(r.toolCalls.map(\.name) == ["f1", "f2", "f3"])
     #expect(r.toolCalls.map(\.arguments) == calls.map(\.arguments))
-    #expect(r.message.reasoningContent == "R" && r.message.content == .text(""))
+    #expect(r.message.reasoningContent == "R" && r.message.content == nil && r.message.toolCalls.count == 3)
 }
 
 @Test func chatParserFallbacks() throws {

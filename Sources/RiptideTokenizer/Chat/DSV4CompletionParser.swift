@@ -46,10 +46,11 @@ public struct ParsedCompletion: Sendable, Equatable {
         }
     }
 
-    /// The assistant message in OpenAI shape (`reasoning_content` only when non-empty).
+    /// The assistant message in OpenAI shape: `content` is null for a pure tool-call turn, and
+    /// `reasoning_content` is present only when non-empty.
     public var message: ChatMessage {
         ChatMessage(
-            role: .assistant, content: .text(content),
+            role: .assistant, content: content.isEmpty && !toolCalls.isEmpty ? nil : .text(content),
             reasoningContent: reasoningContent.isEmpty ? nil : reasoningContent, toolCalls: toolCalls)
     }
 }
