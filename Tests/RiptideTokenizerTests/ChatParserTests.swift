@@ -87,3 +87,18 @@ private let eos = "<｜end▁of▁sentence｜>"
     #expect(s.finish() == [.formatIssue("the output ended inside a tool-call block")])
     #expect(s.issues.count == 1)
 }
+
+@Test func chatStreamStaysLinearOnLongOutputs() throws {
+    // 100 KB of reasoning, content and one long string argument, fed one scalar at a time.
+    let long = String(repeating: "let x = a < b && c > d; // 中文\n", count: 1000)
+    let call = ChatToolCall(name: "write", arguments: PythonJSONWriter.string(["code": .string(long), "n": 1]))
+    let text = try DSV4ChatEncoder.renderCompletion(.assistant(long, reasoning: long, toolCalls: [call]), thinkingMode: .thinking)
+    var stream = DSV4CompletionStream(thinkingMode: .thinking)
+    var result = ParsedCompletion()
+    for scalar in text.unicodeScalars {
+        for event in stream.feed(String(scalar)) { result.apply(event) }
+    }
+    for event in stream.finish() { result.apply(event) }
+    #expect(result.reasoningContent == long && result.content == long && result.issues.isEmpty)
+    #expect(result.toolCalls == [ChatToolCall(name: "write", arguments: call.arguments)])
+}
