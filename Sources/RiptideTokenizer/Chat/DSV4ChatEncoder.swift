@@ -24,7 +24,8 @@ public enum DSV4ChatEncoder {
         var firstToRender = context.count
         if thinking && drop {
             full = dropEarlierReasoning(full)
-            firstToRender = dropEarlierReasoning(context).count
+            // As in the reference, the context is filtered on its own to count what to skip.
+            firstToRender = min(dropEarlierReasoning(context).count, full.count)
         }
 
         var prompt = options.addDefaultBOSToken && options.context.isEmpty ? DSV4ChatTokens.bos : ""
