@@ -3,7 +3,7 @@ import Testing
 @testable import RiptideTokenizer
 
 /// Cases made by running DeepSeek's reference encoder/parser on random inputs
-/// (scripts/chat-reference-cases.py). An environment variable can point at a bigger file.
+/// (tools/chat/reference_cases.py). An environment variable can point at a bigger file.
 func referenceCaseLines(_ resource: String, env: String) throws -> [Substring] {
     let url: URL
     if let path = ProcessInfo.processInfo.environment[env] {

@@ -2,7 +2,7 @@
 """Makes extra DeepSeek-V4 chat test cases by running DeepSeek's own reference encoder/parser
 (encoding/encoding_dsv4.py from the model repo, not vendored here) on random inputs.
 
-  python3 scripts/chat-reference-cases.py PATH/TO/encoding_dsv4.py OUT_DIR [SEED] [N_ENCODE] [N_PARSE]
+  python3 tools/chat/reference_cases.py PATH/TO/encoding_dsv4.py OUT_DIR [SEED] [N_ENCODE] [N_PARSE]
 
 Writes OUT_DIR/chat-reference-encode.jsonl ({name, messages, options, prompt}, the official
 vector format) and OUT_DIR/chat-reference-parse.jsonl ({mode, text, result}: the reference
