@@ -113,7 +113,7 @@ def e8m0_to_f32(b) -> np.ndarray:
     """E8M0 byte(s) -> float32 2^(b-127); 255 -> NaN.  Exact for b in 1..254 (b=0 gives 2^-127,
     a float32 subnormal, also exact)."""
     b = np.asarray(b, dtype=np.uint8).astype(np.int32)
-    out = np.ldexp(np.float64(1.0), b - 127).astype(np.float32)
+    out = np.ldexp(np.float64(1.0), np.minimum(b, 254) - 127).astype(np.float32)
     return np.where(b == 255, np.float32(np.nan), out)
 
 
