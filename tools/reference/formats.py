@@ -48,10 +48,15 @@ def bf16(x) -> np.ndarray:
     return x.astype(BF16).astype(np.float32)
 
 
-def e4m3(x) -> np.ndarray:
-    """Round float32 values to FP8 e4m3fn (RNE), returned as float32.  Values beyond +-448 would
-    become NaN (ml_dtypes, like a non-saturating cast); callers clamp first as the kernel does."""
-    return np.asarray(x, dtype=np.float32).astype(E4M3).astype(np.float32)
+def e4m3(x, saturate: bool = True) -> np.ndarray:
+    """Round float32 values to FP8 e4m3fn (RNE), returned as float32.  With saturate=True
+    (default, like CUDA's satfinite cvt and like the kernels, which clamp to +-448 first) finite
+    values beyond +-448 become +-448 and NaN stays NaN; with saturate=False they become NaN
+    (ml_dtypes' plain cast)."""
+    x = np.asarray(x, dtype=np.float32)
+    if saturate:
+        x = np.clip(x, -FP8_MAX, FP8_MAX)  # clip keeps NaN
+    return x.astype(E4M3).astype(np.float32)
 
 
 def e4m3_reference(x) -> np.ndarray:

@@ -46,6 +46,8 @@ def test_e4m3_specific_values():
                  dtype=np.float32)
     np.testing.assert_array_equal(fm.e4m3(x), [1.0, 1.25, 0.0, 2.0 ** -8, 2.0 ** -9, 448.0, -448.0, 0.0])
     assert np.isnan(fm.e4m3(np.float32(np.nan)))
+    np.testing.assert_array_equal(fm.e4m3(np.array([464.0, 1e6, -np.inf], np.float32)), [448, 448, -448])
+    assert np.isnan(fm.e4m3(np.float32(465.0), saturate=False))  # non-saturating cast -> NaN
     assert np.array([np.nan], np.float32).astype(fm.E4M3).view(np.uint8)[0] & 0x7F == 0x7F
     # the kernel clamps to +-448 before the cast; the bit reference saturates like satfinite
     assert fm.e4m3_reference(np.float32(1e6)) == 448.0
