@@ -38,7 +38,9 @@ struct TokenizerFile {
         do {
             json = try JSONSerialization.jsonObject(with: data)
         } catch {
-            throw TokenizerError(.invalidJSON, path: path, "\(error.localizedDescription)")
+            // Foundation keeps the useful part ("Unexpected character at line 1…") in the debug text.
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+            throw TokenizerError(.invalidJSON, path: path, detail ?? error.localizedDescription)
         }
         guard let root = json as? [String: Any] else { throw bad("top level is not a JSON object") }
 

@@ -12,6 +12,10 @@ func loadJSONLines(_ name: String) throws -> [[String: Any]] {
     guard let url = Bundle.module.url(forResource: name, withExtension: "jsonl", subdirectory: "Fixtures") else {
         throw TokenizerError(.unreadable, path: "Fixtures/\(name).jsonl", "missing from test bundle")
     }
+    return try loadJSONLines(at: url)
+}
+
+func loadJSONLines(at url: URL) throws -> [[String: Any]] {
     let data = try Data(contentsOf: url)
     var rows: [[String: Any]] = []
     for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
