@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import RiptideCheckpoint
 import RiptideModel
-import RiptideTokenizer
 
 struct InitModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,17 +49,9 @@ struct InitModelCommand: ParsableCommand {
     }
 
     func writeCheckpoint(config: ModelConfig, to dir: URL) throws {
-        let start = Date()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try config.huggingFaceJSON().write(to: dir.appendingPathComponent("config.json"))
-        try FileManager.default.copyItem(at: BundledTokenizer.url, to: dir.appendingPathComponent("tokenizer.json"))
-        let weights = SyntheticWeights(config: config, seed: seed)
-        let specs = config.expectedTensors
-        try SafetensorsWriter.writeSharded(specs, to: dir, maxShardBytes: shardMiB << 20, metadata: ["format": "pt"]) { spec in
-            weights.bytes(for: spec)
-        }
-        let bytes = specs.reduce(0) { $0 + $1.byteCount }
-        let seconds = Date().timeIntervalSince(start)
-        print("wrote \(preset) (seed \(seed)): \(specs.count) tensors, \(humanBytes(bytes)) to \(dir.path) in \(String(format: "%.1f", seconds)) s")
+        let start = ContinuousClock.now
+        try writeSyntheticCheckpoint(config: config, seed: seed, to: dir, shardBytes: shardMiB << 20)
+        let bytes = config.expectedTensors.reduce(0) { $0 + $1.byteCount }
+        print("wrote \(preset) (seed \(seed)): \(config.expectedTensors.count) tensors, \(humanBytes(bytes)) to \(dir.path) in \(String(format: "%.1f", secondsSince(start))) s")
     }
 }

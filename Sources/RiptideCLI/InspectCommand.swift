@@ -79,19 +79,3 @@ struct InspectCommand: ParsableCommand {
         print("  layers: \(kinds.prefix(c.nLayers).joined(separator: " "))" + (c.nMTPLayers > 0 ? " | MTP: \(kinds.suffix(c.nMTPLayers).joined(separator: " "))" : ""))
     }
 }
-
-func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-func leftPad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
-
-func humanBytes(_ n: Int) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var v = Double(n), u = 0
-    while v >= 1024, u < units.count - 1 { v /= 1024; u += 1 }
-    return u == 0 ? "\(n) B" : String(format: "%.2f %@", v, units[u])
-}
-
-/// A user-facing failure: printed as "Error: message" with a non-zero exit, no stack trace.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}

@@ -5,5 +5,8 @@ struct Riptide: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "riptide",
         abstract: "Serve and benchmark DeepSeek-V4-class models on CPU.",
-        subcommands: [InspectCommand.self, InitModelCommand.self, LogitsCommand.self])
+        subcommands: [
+            GenerateCommand.self, LogitsCommand.self, InitModelCommand.self, InspectCommand.self,
+            TokenizeCommand.self, BenchTokenizerCommand.self,
+        ])
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import RiptideTokenizer
+import RiptideTokenizer
 
 @Test func bundledTokenizerExists() throws {
     let data = try Data(contentsOf: BundledTokenizer.url)

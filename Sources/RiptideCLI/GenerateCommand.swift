@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import RiptideModel
+import RiptideTokenizer
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate text from a prompt, streamed to stdout, and report tokens/s.",
+        discussion: """
+            Without --model it uses the built-in model, a tiny DeepSeek-V4-shaped checkpoint with random \
+            weights written on first use to the cache folder (so its text is gibberish; the point is \
+            the machinery). The prompt is wrapped in the DeepSeek-V4 chat format unless --raw is given.
+            """)
+
+    @Option(help: "Model directory (config.json, safetensors, tokenizer.json). Default: the built-in model.")
+    var model: String?
+
+    @Option(help: "The prompt text.")
+    var prompt: String
+
+    @Option(help: "Most tokens to generate.")
+    var maxTokens: Int = 64
+
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0.6
+
+    @Option(help: "Nucleus sampling: keep the smallest set of tokens with this much probability.")
+    var topP: Float = 0.95
+
+    @Option(help: "Random seed for sampling.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Send the prompt as raw text (after BOS) instead of as a chat user turn.")
+    var raw = false
+
+    @Flag(help: "Chat in thinking mode (the model reasons first).")
+    var thinking = false
+
+    func run() throws {
+        guard maxTokens >= 0 else { throw CLIError("--max-tokens must not be negative") }
+        guard temperature >= 0, topP > 0, topP <= 1 else { throw CLIError("--temperature must be ≥ 0 and --top-p in (0, 1]") }
+        let dir = try model.map { URL(fileURLWithPath: $0) } ?? BuiltinModel.directory()
+        let loadStart = ContinuousClock.now
+        let transformer = try loadModel(dir.path)
+        let tokenizerURL = dir.appendingPathComponent("tokenizer.json")
+        let tokenizer: Tokenizer
+        do {
+            tokenizer = FileManager.default.fileExists(atPath: tokenizerURL.path) ? try Tokenizer(contentsOf: tokenizerURL) : try Tokenizer.bundled()
+        } catch { throw CLIError("\(tokenizerURL.path): \(error)") }
+        let loadSeconds = secondsSince(loadStart)
+
+        let text = raw
+            ? "<｜begin▁of▁sentence｜>" + prompt
+            : try DSV4ChatEncoder.encode([.user(prompt)], options: ChatEncodingOptions(thinkingMode: thinking ? .thinking : .chat))
+        let ids = tokenizer.encode(text)
+        let state = transformer.newSequence()
+        var sampler = Sampler(temperature: temperature, topP: topP, seed: seed)
+        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+
+        let prefillStart = ContinuousClock.now
+        var logits = try transformer.forward([.init(tokens: ids, state: state)])[0].logits
+        let prefillSeconds = secondsSince(prefillStart)
+        let decodeStart = ContinuousClock.now
+        var generated = 0
+        while generated < maxTokens {
+            let next = sampler.next(logits)
+            generated += 1
+            if next == transformer.config.eosTokenId { break }
+            emit(detokenizer.append(next))
+            if generated == maxTokens { break }
+            logits = try transformer.forward([.init(tokens: [next], state: state)])[0].logits
+        }
+        emit(detokenizer.finish())
+        let decodeSeconds = secondsSince(decodeStart)
+        print("")
+        print(String(format: "[%d prompt tokens in %.2f s (%.1f tok/s); %d generated in %.2f s: %.2f tok/s; load %.2f s]",
+                     ids.count, prefillSeconds, Double(ids.count) / prefillSeconds, generated, decodeSeconds,
+                     Double(generated) / max(decodeSeconds, 1e-9), loadSeconds))
+    }
+
+    private func emit(_ text: String) {
+        guard !text.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}

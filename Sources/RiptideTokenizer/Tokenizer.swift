@@ -1,0 +1,176 @@
+import Foundation
+
+/// DeepSeek-V4 byte-level BPE tokenizer with exact parity to Hugging Face `tokenizers`.
+///
+/// Pipeline for `encode`: added tokens are cut out of the raw text (AddedTokens), each remaining
+/// segment is pre-tokenized (PreTokenizer), and each piece is BPE-merged on its raw bytes
+/// (BPEWorkspace, memoized in WordCache). No BOS/EOS is added: the ByteLevel post-processor of
+/// this tokenizer adds nothing.
+public final class Tokenizer: Sendable {
+    private let merges: MergeTable
+    private let byteIds: [UInt32]            // id of the single-byte token for each byte
+    private let added: AddedTokens
+    private let tokenIds: [String: Int]
+    private let tokens: [String?]            // id → token string (added tokens override vocab)
+    private let decodeStart: [Int32]         // id → its bytes in decodeArena
+    private let decodeArena: [UInt8]
+    private let pool = ScratchPool()
+
+    /// Number of id slots, added tokens included (129,280 for DeepSeek-V4).
+    public let vocabularySize: Int
+
+    /// Loads a Hugging Face `tokenizer.json`. Throws `TokenizerError` naming the file on failure.
+    public init(contentsOf url: URL) throws {
+        let file = try TokenizerFile(url: url)
+        let path = url.path
+        func bad(_ problem: String) -> TokenizerError { TokenizerError(.invalidFormat, path: path, problem) }
+
+        var size = (file.vocab.values.max() ?? -1) + 1
+        for t in file.addedTokens { size = max(size, t.id + 1) }
+        var tokens = [String?](repeating: nil, count: size)
+        for (token, id) in file.vocab { tokens[id] = token }
+        var tokenIds = file.vocab
+        var added = AddedTokens()
+        for t in file.addedTokens {
+            tokens[t.id] = t.content
+            tokenIds[t.content] = t.id
+            added.add(t.content, id: t.id, normalized: t.normalized)
+        }
+
+        // Initial BPE symbols: one per byte, each must exist in the vocab.
+        var byteIds = [UInt32](repeating: 0, count: 256)
+        for b in 0..<256 {
+            let s = String(Character(ByteLevel.byteToScalar[b]))
+            guard let id = file.vocab[s] else { throw bad("model.vocab lacks the byte-level token for byte \(b) (\"\(s)\")") }
+            byteIds[b] = UInt32(id)
+        }
+
+        var merges = MergeTable(capacity: file.merges.count)
+        for (rank, (left, right)) in file.merges.enumerated() {
+            guard let l = file.vocab[left], let r = file.vocab[right], let m = file.vocab[left + right] else {
+                throw bad("merge #\(rank) \"\(left) \(right)\" refers to a token missing from model.vocab")
+            }
+            merges.insert(left: UInt32(l), right: UInt32(r), rank: UInt32(rank), merged: UInt32(m))
+        }
+
+        var start: [Int32] = [0]
+        var arena: [UInt8] = []
+        start.reserveCapacity(size + 1)
+        for token in tokens {
+            if let token { arena.append(contentsOf: ByteLevel.decodedBytes(ofToken: token)) }
+            start.append(Int32(arena.count))
+        }
+
+        self.merges = merges
+        self.byteIds = byteIds
+        self.added = added
+        self.tokenIds = tokenIds
+        self.tokens = tokens
+        self.decodeStart = start
+        self.decodeArena = arena
+        self.vocabularySize = size
+    }
+
+    /// The tokenizer.json shipped in this package.
+    public static func bundled() throws -> Tokenizer {
+        try Tokenizer(contentsOf: BundledTokenizer.url)
+    }
+
+    public func id(forToken token: String) -> Int? { tokenIds[token] }
+
+    public func token(forId id: Int) -> String? {
+        id >= 0 && id < tokens.count ? tokens[id] : nil
+    }
+
+    // MARK: Encoding
+
+    /// Token ids of `text`. Added/special tokens written in the text become their ids.
+    public func encode(_ text: String) -> [Int] {
+        var text = text
+        return text.withUTF8 { encode(utf8: $0) }
+    }
+
+    /// Same as `encode(_:)` for text already in (valid) UTF-8.
+    func encode(utf8 text: UnsafeBufferPointer<UInt8>) -> [Int] {
+        var ids: [Int] = []
+        if text.isEmpty { return ids }
+        ids.reserveCapacity(text.count / 3 + 4)
+        var scratch = pool.take()
+        added.split(text, 0..<text.count, onText: { segment in
+            encodeSegment(text, segment, &scratch, &ids)
+        }, onToken: { ids.append($0) })
+        pool.put(scratch)
+        return ids
+    }
+
+    private func encodeSegment(_ text: UnsafeBufferPointer<UInt8>, _ segment: Range<Int>,
+                               _ scratch: inout Scratch, _ ids: inout [Int]) {
+        let merges = self.merges, byteIds = self.byteIds
+        // Move the pre-tokenizer out so the closure may mutate the rest of `scratch`.
+        var pre = scratch.pre
+        scratch.pre = PreTokenizer()
+        pre.split(text, segment) { start, end in
+            let word = UnsafeBufferPointer(rebasing: text[start..<end])
+            if word.count == 1 { ids.append(Int(byteIds[Int(word[0])])); return }
+            guard word.count <= WordCache.maxWordBytes else {
+                scratch.bpe.encode(word, byteIds: byteIds, merges: merges, into: &ids)
+                return
+            }
+            let h = WordCache.hash(word)
+            if scratch.cache.lookup(word, hash: h, into: &ids) { return }
+            let first = ids.count
+            scratch.bpe.encode(word, byteIds: byteIds, merges: merges, into: &ids)
+            scratch.cache.insert(word, hash: h, ids: ids[first...])
+        }
+        scratch.pre = pre
+    }
+
+    // MARK: Decoding
+
+    /// Bytes of the ids' tokens concatenated (HF ByteLevel decoder). Unknown ids are skipped.
+    public func decodeBytes(_ ids: [Int]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(ids.count * 4)
+        for id in ids { appendBytes(of: id, to: &out) }
+        return out
+    }
+
+    /// Text of the ids; invalid UTF-8 becomes U+FFFD per maximal subpart, as Rust's
+    /// `String::from_utf8_lossy` in HF does. Special tokens are included (skip_special_tokens=false).
+    public func decode(_ ids: [Int]) -> String {
+        String(decoding: decodeBytes(ids), as: UTF8.self)
+    }
+
+    @inline(__always)
+    func appendBytes(of id: Int, to out: inout [UInt8]) {
+        guard id >= 0 && id < vocabularySize else { return }
+        let s = Int(decodeStart[id]), e = Int(decodeStart[id + 1])
+        out.append(contentsOf: decodeArena[s..<e])
+    }
+}
+
+/// Reusable encode buffers. `ScratchPool` lends one set at a time; a concurrent caller that
+/// finds it lent out builds its own, so encodes never wait on each other.
+struct Scratch {
+    var pre = PreTokenizer()
+    var bpe = BPEWorkspace()
+    var cache = WordCache()
+}
+
+final class ScratchPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var spare: Scratch?
+
+    func take() -> Scratch {
+        lock.lock()
+        defer { lock.unlock() }
+        if let s = spare { spare = nil; return s }
+        return Scratch()
+    }
+
+    func put(_ s: Scratch) {
+        lock.lock()
+        spare = s
+        lock.unlock()
+    }
+}
