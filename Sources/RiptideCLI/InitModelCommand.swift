@@ -28,6 +28,9 @@ struct InitModelCommand: ParsableCommand {
     @Option(help: "Routed experts per layer (fewer than the preset's, to save memory).")
     var experts: Int?
 
+    @Flag(help: "After writing, run 512 tokens through the model and print the SwiGLU clamp rate, the load per routed expert and the residual RMS per layer.")
+    var stats = false
+
     @Option(help: "Largest shard size in MiB.")
     var shardMiB: Int = 2048
 
@@ -46,6 +49,11 @@ struct InitModelCommand: ParsableCommand {
             throw CLIError("\(dir.path): directory is not empty; choose a new --out")
         }
         try writeCheckpoint(config: config, to: dir)
+        if stats {
+            let transformer = try loadModel(dir.path)
+            let tokens = ModelStats.sampleTokens(count: 512, vocabulary: config.vocabSize)
+            print(try ModelStats(transformer: transformer, tokens: tokens).report)
+        }
     }
 
     func writeCheckpoint(config: ModelConfig, to dir: URL) throws {

@@ -7,11 +7,13 @@ import RiptideCheckpoint
 enum ReferenceModels {
     static let tiny = load(.tiny)
     static let tinyReal = load(.tinyReal)
+    static let tinyStress = load(.tinyStress)
 
     static func model(_ preset: String) -> Transformer {
         switch preset {
         case "tiny": tiny
         case "tiny-real": tinyReal
+        case "tiny-stress": tinyStress
         default: fatalError("no test model for preset \(preset)")
         }
     }
@@ -63,7 +65,9 @@ struct ReferenceFixture: Decodable {
     let greedy: Greedy
 
     static func load(_ name: String) throws -> ReferenceFixture {
-        let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures/reference")!
+        guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures/reference") else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "Fixtures/reference/\(name).json"])
+        }
         return try JSONDecoder().decode(ReferenceFixture.self, from: Data(contentsOf: url))
     }
 }

@@ -5,7 +5,7 @@ import Testing
 /// End-to-end parity with the Python oracle (issue 3 acceptance): prompts of 41 and 301 tokens,
 /// 64 teacher-forced decode steps and 16 free-running greedy steps, on `tiny` and `tiny-real`.
 @Suite(.serialized) struct ReferenceParityTests {
-    @Test(arguments: ["tiny-41", "tiny-301", "tiny-real-41", "tiny-real-301"])
+    @Test(arguments: ["tiny-41", "tiny-301", "tiny-real-41", "tiny-real-301", "tiny-stress-41"])
     func teacherForcedLogitsMatchTheReference(_ name: String) throws {
         let fixture = try ReferenceFixture.load(name)
         let model = ReferenceModels.model(fixture.preset)

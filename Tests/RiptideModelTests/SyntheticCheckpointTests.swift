@@ -46,3 +46,15 @@ import RiptideKernels
     let roundTrip = try ModelConfig(json: ModelPreset.tinyReal.config().huggingFaceJSON())
     #expect(roundTrip == ModelPreset.tinyReal.config())
 }
+
+/// The presets behave like a trained model (issue 3): the clamp rarely fires at the configured
+/// limit, routing reaches every expert, and the residual stream keeps its scale across layers.
+@Test(arguments: ["tiny", "tiny-real"])
+func presetsAreWellConditioned(_ preset: String) throws {
+    let model = ReferenceModels.model(preset)
+    let stats = try ModelStats(transformer: model, tokens: ModelStats.sampleTokens(count: 512, vocabulary: model.config.vocabSize))
+    print("\(preset): \(stats.report)")
+    #expect(stats.clampRate < 0.02)
+    #expect(stats.everyExpertUsed)
+    #expect(stats.residualDrift <= 2)
+}

@@ -29,7 +29,7 @@ struct Block {
             attention.forward(x, positions: positions, segments: segments, states: states)
         }
         return subBlock(afterAttention, hcFFN, ffnNorm) { x in
-            moe.forward(x, tokens: tokens, trace: trace.map { t in { ids in t.routedExperts.append(ids) } })
+            moe.forward(x, tokens: tokens, trace: trace)
         }
     }
 
@@ -67,9 +67,21 @@ extension HyperConnectionMath {
     }
 }
 
-/// Optional record of what the forward decided, for tests and `init-model --stats`.
+/// Optional record of what the forward did, for tests and `init-model --stats`.
 public final class ModelTrace {
     /// Expert ids per MoE call, [T, k] flattened, in layer order.
     public var routedExperts: [[Int]] = []
+    /// SwiGLU elements where the clamp changed a value, and all SwiGLU elements seen.
+    public private(set) var clampedElements = 0, swiGLUElements = 0
+    /// RMS of the residual streams after each main layer (mean over the batch's rows).
+    public var residualRMS: [Float] = []
+
     public init() {}
+
+    func swiGLU(clamped: Int, of total: Int) {
+        clampedElements += clamped
+        swiGLUElements += total
+    }
+
+    public var clampRate: Double { swiGLUElements == 0 ? 0 : Double(clampedElements) / Double(swiGLUElements) }
 }

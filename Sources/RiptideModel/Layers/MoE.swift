@@ -7,20 +7,23 @@ struct Expert {
     let limit: Float
 
     /// x [n, D] bf16 → bf16 [n, D]; `routeWeights` [n] for routed experts, nil for the shared one.
-    func apply(_ x: [Float], count n: Int, routeWeights: [Float]?) -> [Float] {
+    func apply(_ x: [Float], count n: Int, routeWeights: [Float]?, trace: ModelTrace? = nil) -> [Float] {
         var g = quantizedLinear(w1, x, count: n)
         let u = quantizedLinear(w3, x, count: n)
         let inter = w1.rows
+        var clamped = 0
         for i in 0..<(n * inter) {
             var up = u[i], gate = g[i]
             if limit > 0 {
                 up = min(max(up, -limit), limit)
                 gate = min(gate, limit)  // the gate is clamped from above only
+                if up != u[i] || gate != g[i] { clamped += 1 }
             }
             var a = silu32(gate) * up
             if let routeWeights { a = routeWeights[i / inter] * a }
             g[i] = roundBF16(a)
         }
+        trace?.swiGLU(clamped: clamped, of: n * inter)
         return quantizedLinear(w2, g, count: n)
     }
 }
@@ -93,21 +96,21 @@ struct MoE {
 
     /// x [T, D] bf16 → bf16 [T, D]. Routed outputs are added in ascending expert id, the shared
     /// expert last, all in fp32.
-    func forward(_ x: [Float], tokens: [Int], trace: ((_ ids: [Int]) -> Void)? = nil) -> [Float] {
+    func forward(_ x: [Float], tokens: [Int], trace: ModelTrace? = nil) -> [Float] {
         let t = tokens.count, k = config.nActivatedExperts, dim = config.dim
         let (weights, ids) = route(x, tokens: tokens)
-        trace?(ids)
+        trace?.routedExperts.append(ids)
         var y = [Float](repeating: 0, count: t * dim)
         for e in Set(ids).sorted() {
             var rows: [Int] = [], rowWeights: [Float] = []
             for i in 0..<t { for s in 0..<k where ids[i * k + s] == e { rows.append(i); rowWeights.append(weights[i * k + s]) } }
             var input = [Float](); input.reserveCapacity(rows.count * dim)
             for r in rows { input += x[(r * dim)..<((r + 1) * dim)] }
-            let out = experts[e].apply(input, count: rows.count, routeWeights: rowWeights)
+            let out = experts[e].apply(input, count: rows.count, routeWeights: rowWeights, trace: trace)
             for (n, r) in rows.enumerated() { for c in 0..<dim { y[r * dim + c] = y[r * dim + c] + out[n * dim + c] } }
         }
         if let shared {
-            let out = shared.apply(x, count: t, routeWeights: nil)
+            let out = shared.apply(x, count: t, routeWeights: nil, trace: trace)
             for i in 0..<(t * dim) { y[i] = y[i] + out[i] }
         }
         return y.map(roundBF16)
