@@ -8,6 +8,7 @@ struct ChatVector {
     var messages: [ChatMessage]
     var options: ChatEncodingOptions
     var prompt: String
+    var ids: [Int]
 
     static func loadAll() throws -> [ChatVector] {
         let url = try #require(
@@ -19,7 +20,8 @@ struct ChatVector {
                 name: json["name"]?.stringValue ?? "?",
                 messages: try ChatMessage.decodeList(try #require(json["messages"])),
                 options: try ChatEncodingOptions(json: try #require(json["options"])),
-                prompt: try #require(json["prompt"]?.stringValue))
+                prompt: try #require(json["prompt"]?.stringValue),
+                ids: try idList(try #require(json["ids"])))
         }
     }
 }
@@ -39,4 +41,25 @@ struct ChatVector {
     }
     print("chat vectors: \(passed)/\(vectors.count) prompts match")
     #expect(passed == vectors.count)
+}
+
+/// The encoder's prompt, tokenized, gives exactly DeepSeek's ids for every vector.
+@Test func chatVectorsTokenizeToTheReferenceIds() throws {
+    let tokenizer = try Tokenizer.bundled()
+    let vectors = try ChatVector.loadAll()
+    var passed = 0
+    for vector in vectors {
+        let ids = tokenizer.encode(try DSV4ChatEncoder.encode(vector.messages, options: vector.options))
+        if ids == vector.ids { passed += 1 } else { Issue.record("\(vector.name): ids differ") }
+    }
+    print("chat vectors: \(passed)/\(vectors.count) id sequences match")
+    #expect(passed == 36)
+}
+
+private func idList(_ json: OrderedJSON) throws -> [Int] {
+    guard case .array(let items) = json else { throw ChatFormatError.invalidField(path: "ids", expected: "array") }
+    return try items.map { item in
+        guard case .integer(let text) = item, let id = Int(text) else { throw ChatFormatError.invalidField(path: "ids[]", expected: "integer") }
+        return id
+    }
 }
