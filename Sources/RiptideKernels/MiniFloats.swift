@@ -5,7 +5,11 @@
 
 /// 2^(byte − 127); 0xFF is NaN.
 @inlinable public func e8m0ToFloat(_ byte: UInt8) -> Float {
-    byte == 0xFF ? .nan : Float(sign: .plus, exponent: Int(byte) - 127, significand: 1)
+    switch byte {
+    case 0xFF: .nan
+    case 0: 0x1p-127  // the only E8M0 value that is subnormal in Float
+    default: Float(bitPattern: UInt32(byte) << 23)
+    }
 }
 
 /// The smallest power of two ≥ v, as an E8M0 byte: `2^ceil(log2 v)` via the exponent bits, as the

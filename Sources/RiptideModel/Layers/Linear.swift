@@ -7,28 +7,30 @@ import RiptideKernels
 // never depends on the batch it is in. The fast kernels (issue 4) are held to tolerance against these.
 
 /// A weight matrix [rows, cols] in its stored format.
-public struct WeightMatrix: @unchecked Sendable {  // immutable; `source` keeps the mapping alive
+public struct WeightMatrix: @unchecked Sendable {  // immutable; `sources` keep the mappings alive
     public enum Storage {
         case float([Float])                       // fp32, copied (small tensors)
         case bf16(UnsafeRawBufferPointer)         // [rows, cols] bf16, in the mapping
-        case fp8(UnsafeRawBufferPointer, scales: [Float])  // e4m3 codes, one scale per 128×128 block
-        case fp4(UnsafeRawBufferPointer, scales: [Float])  // e2m1 pairs (low nibble first), scale per 32 inputs
+        /// e4m3 codes [rows, cols] and E8M0 scales [⌈rows/128⌉, ⌈cols/128⌉], in the mapping.
+        case fp8(UnsafeRawBufferPointer, scales: UnsafeRawBufferPointer)
+        /// e2m1 pairs [rows, cols/2] (low nibble first) and E8M0 scales [rows, cols/32], in the mapping.
+        case fp4(UnsafeRawBufferPointer, scales: UnsafeRawBufferPointer)
     }
 
     public let rows: Int, cols: Int
     public let storage: Storage
-    let source: TensorRef?
+    let sources: [TensorRef]
 
-    public init(rows: Int, cols: Int, storage: Storage, source: TensorRef?) {
+    public init(rows: Int, cols: Int, storage: Storage, sources: [TensorRef]) {
         self.rows = rows
         self.cols = cols
         self.storage = storage
-        self.source = source
+        self.sources = sources
     }
 
     public init(rows: Int, cols: Int, values: [Float]) {
         precondition(values.count == rows * cols)
-        self.init(rows: rows, cols: cols, storage: .float(values), source: nil)
+        self.init(rows: rows, cols: cols, storage: .float(values), sources: [])
     }
 
     /// Writes row `r`, exactly dequantized, to `out[0..<cols]`.
@@ -40,11 +42,11 @@ public struct WeightMatrix: @unchecked Sendable {  // immutable; `source` keeps 
             for c in 0..<cols { out[c] = bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * (r * cols + c), as: UInt16.self)) }
         case .fp8(let codes, let scales):
             let blockCols = (cols + 127) / 128, rowScales = (r / 128) * blockCols
-            for c in 0..<cols { out[c] = e4m3ToFloat(codes[r * cols + c]) * scales[rowScales + c / 128] }
+            for c in 0..<cols { out[c] = e4m3ToFloat(codes[r * cols + c]) * e8m0ToFloat(scales[rowScales + c / 128]) }
         case .fp4(let codes, let scales):
             let groups = cols / 32
             for c in stride(from: 0, to: cols, by: 2) {
-                let byte = codes[(r * cols + c) / 2], scale = scales[r * groups + c / 32]
+                let byte = codes[(r * cols + c) / 2], scale = e8m0ToFloat(scales[r * groups + c / 32])
                 out[c] = e2m1ToFloat(byte & 0xF) * scale
                 out[c + 1] = e2m1ToFloat(byte >> 4) * scale
             }

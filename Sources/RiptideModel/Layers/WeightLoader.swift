@@ -35,7 +35,7 @@ public struct WeightLoader {
     public func matrix(_ name: String) throws(CheckpointError) -> WeightMatrix {
         let t = try tensor(name)
         let rows = t.shape[0], cols = t.shape.dropFirst().reduce(1, *)
-        if t.dtype == .bf16 { return WeightMatrix(rows: rows, cols: cols, storage: .bf16(t.data), source: t) }
+        if t.dtype == .bf16 { return WeightMatrix(rows: rows, cols: cols, storage: .bf16(t.data), sources: [t]) }
         return WeightMatrix(rows: rows, cols: cols, values: try floats(name))
     }
 
@@ -44,25 +44,25 @@ public struct WeightLoader {
         return (0..<t.info.elementCount).map { Int(t.data.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
     }
 
-    /// E8M0 scales as Float; a NaN byte (0xFF) is a corrupt checkpoint.
-    private func scales(_ name: String) throws(CheckpointError) -> [Float] {
+    /// E8M0 scales, left in the mapping; a NaN byte (0xFF) is a corrupt checkpoint.
+    private func scales(_ name: String) throws(CheckpointError) -> TensorRef {
         let t = try tensor(name)
         if let bad = t.data.firstIndex(of: 0xFF) {
             throw CheckpointError(file: t.file.path, tensor: name, "scale byte \(bad) is 0xFF (NaN)")
         }
-        return t.data.map(e8m0ToFloat)
+        return t
     }
 
     /// An FP8 e4m3 weight with its 128×128 block scales (spec §6.2), left in the mapping.
     public func fp8Weight(_ base: String) throws(CheckpointError) -> WeightMatrix {
-        let w = try tensor(base + ".weight")
-        return WeightMatrix(rows: w.shape[0], cols: w.shape[1], storage: .fp8(w.data, scales: try scales(base + ".scale")), source: w)
+        let w = try tensor(base + ".weight"), s = try scales(base + ".scale")
+        return WeightMatrix(rows: w.shape[0], cols: w.shape[1], storage: .fp8(w.data, scales: s.data), sources: [w, s])
     }
 
     /// An FP4 e2m1 weight (two per I8 byte, low nibble first) with scales per 32 inputs.
     public func fp4Weight(_ base: String) throws(CheckpointError) -> WeightMatrix {
-        let w = try tensor(base + ".weight")
-        return WeightMatrix(rows: w.shape[0], cols: 2 * w.shape[1], storage: .fp4(w.data, scales: try scales(base + ".scale")), source: w)
+        let w = try tensor(base + ".weight"), s = try scales(base + ".scale")
+        return WeightMatrix(rows: w.shape[0], cols: 2 * w.shape[1], storage: .fp4(w.data, scales: s.data), sources: [w, s])
     }
 
     /// The expert weight in whichever format the config declares.
