@@ -41,3 +41,40 @@ func writeZeroCheckpoint(_ config: ModelConfig, maxShardBytes: Int, skipping: Se
     #expect(text.contains("missing layers.0.ffn.experts.8.w1.weight (I8 [128, 128])"))
     #expect(text.contains("layers.3.ffn.gate.bias: expected F32 [9], found F32 [8]"))
 }
+
+/// Writes synthetic weights for `config`, leaving out `skipping` and letting `override` replace bytes.
+func writeSyntheticCheckpoint(_ config: ModelConfig, skipping: Set<String> = [], override: (TensorSpec, [UInt8]) -> [UInt8] = { $1 }) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riptide-load-\(UUID().uuidString)")
+    let weights = SyntheticWeights(config: config, seed: 3)
+    let specs = config.expectedTensors.filter { !skipping.contains($0.name) }
+    try SafetensorsWriter.writeSharded(specs, to: dir, maxShardBytes: 1 << 22) { override($0, weights.bytes(for: $0)) }
+    return dir
+}
+
+/// Loading validates every tensor against the config; the error names the tensor.
+@Test func loadingNamesMissingMisshapenAndCorruptTensors() throws {
+    var config = try ModelConfig(contentsOf: fixtureURL("tiny-config"))
+    config.vocabSize = 1024
+    let missing = try writeSyntheticCheckpoint(config, skipping: ["layers.2.attn.compressor.ape"])
+    let e1 = #expect(throws: CheckpointError.self) { try Transformer(checkpoint: try Checkpoint(directory: missing), config: config) }
+    #expect(e1?.tensor == "layers.2.attn.compressor.ape")
+
+    var wider = config
+    wider.moeInterDim = 256
+    let e2 = #expect(throws: CheckpointError.self) { try Transformer(checkpoint: try Checkpoint(directory: missing), config: wider) }
+    #expect(e2?.problem.contains("shape") == true)
+
+    // A NaN (0xFF) E8M0 scale byte is refused at load.
+    let nan = try writeSyntheticCheckpoint(config) { spec, bytes in spec.name == "layers.0.attn.wkv.scale" ? bytes.map { _ in 0xFF } : bytes }
+    let e3 = #expect(throws: CheckpointError.self) { try Transformer(checkpoint: try Checkpoint(directory: nan), config: config) }
+    #expect(e3?.tensor == "layers.0.attn.wkv.scale" && e3?.problem.contains("NaN") == true)
+
+    // A hash-routing row naming one expert twice (spec §11.1.8) is refused too.
+    let duplicate = try writeSyntheticCheckpoint(config) { spec, bytes in
+        spec.name == "layers.0.ffn.gate.tid2eid" ? [UInt8](repeating: 0, count: bytes.count) : bytes
+    }
+    #expect(throws: RiptideModelError.self) { try Transformer(checkpoint: try Checkpoint(directory: duplicate), config: config) }
+
+    // And the intact checkpoint loads.
+    _ = try Transformer(checkpoint: try Checkpoint(directory: try writeSyntheticCheckpoint(config)), config: config)
+}
