@@ -28,27 +28,27 @@ public let inverseE2M1Max = Float(1.0 / 6.0)
 /// `fp8_sim` (§6.4): quantize to E4M3 with a pow2 scale per `block` (64 on the KV nope dims) and
 /// write back the dequantized value rounded to bf16.
 @inlinable public func simulateFP8(_ v: UnsafeMutableBufferPointer<Float>, block: Int) {
-    var start = 0
-    while start < v.count {
-        let end = min(start + block, v.count)
-        var amax: Float = 0
-        for i in start..<end { amax = max(amax, abs(v[i])) }
-        let scale = Float(sign: .plus, exponent: ceilPow2Exponent(max(amax, 1e-4) * inverseE4M3Max), significand: 1)
-        for i in start..<end { v[i] = roundBF16(roundToE4M3(min(max(v[i] / scale, -448), 448)) * scale) }
-        start = end
-    }
+    simulateQuantization(v, block: block, amaxFloor: 1e-4, inverseMax: inverseE4M3Max, maxValue: 448, round: roundToE4M3)
 }
 
 /// `fp4_sim` (§6.4): quantize to E2M1 (ties to even) with a pow2 scale per `block` (32), floor on
 /// amax `6·2^-126`, and write back the dequantized value rounded to bf16.
 @inlinable public func simulateFP4(_ v: UnsafeMutableBufferPointer<Float>, block: Int) {
+    simulateQuantization(v, block: block, amaxFloor: 6 * 0x1p-126, inverseMax: inverseE2M1Max, maxValue: 6, round: roundToE2M1)
+}
+
+/// Per block: `s = 2^ceil(log2(max(amax, floor) · inverseMax))`, `v = bf16(round(clamp(v/s)) · s)`.
+@inlinable func simulateQuantization(
+    _ v: UnsafeMutableBufferPointer<Float>, block: Int, amaxFloor: Float, inverseMax: Float, maxValue: Float,
+    round: (Float) -> Float
+) {
     var start = 0
     while start < v.count {
         let end = min(start + block, v.count)
         var amax: Float = 0
         for i in start..<end { amax = max(amax, abs(v[i])) }
-        let scale = Float(sign: .plus, exponent: ceilPow2Exponent(max(amax, 6 * 0x1p-126) * inverseE2M1Max), significand: 1)
-        for i in start..<end { v[i] = roundBF16(roundToE2M1(min(max(v[i] / scale, -6), 6)) * scale) }
+        let scale = Float(sign: .plus, exponent: ceilPow2Exponent(max(amax, amaxFloor) * inverseMax), significand: 1)
+        for i in start..<end { v[i] = roundBF16(round(min(max(v[i] / scale, -maxValue), maxValue)) * scale) }
         start = end
     }
 }
