@@ -142,6 +142,17 @@ func parseIds(_ text: String, _ flag: String) throws -> [Int] {
     }
 }
 
+/// Loads a model directory; errors name the directory or the file at fault.
 func loadModel(_ path: String) throws -> Transformer {
-    do { return try Transformer(directory: URL(fileURLWithPath: path)) } catch { throw CLIError("\(path): \(error)") }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw CLIError("\(path): no such model directory")
+    }
+    do {
+        return try Transformer(directory: URL(fileURLWithPath: path))
+    } catch let error as RiptideModelError {
+        throw CLIError("\(path): \(error)")
+    } catch {
+        throw CLIError("\(error)")  // config and checkpoint errors already name their file
+    }
 }
