@@ -139,6 +139,15 @@ class Compressor:
         return True
 
 
+def boundary_ties(scores, k: int) -> int:
+    """Number of unselected entries whose score equals the k-th selected score (a different
+    top-k implementation may legitimately pick one of them, §11.1.7)."""
+    if k <= 0 or k >= len(scores):
+        return 0
+    kth = np.sort(scores)[::-1][k - 1]
+    return int(np.sum(scores == kth) - np.sum(np.sort(scores)[::-1][:k] == kth))
+
+
 # ----------------------------------------------------------------------------------------------
 # indexer (§4.5, §11.1.2)
 # ----------------------------------------------------------------------------------------------
@@ -272,6 +281,7 @@ class Attention:
                     lists[t] += [S + j if j < vis else -1 for j in sel]
                     if trace is not None:
                         trace.setdefault("indexer_sel", []).append([int(j) for j in sel if j < vis])
+                        trace.setdefault("indexer_boundary_ties", []).append(boundary_ties(sc[:vis], k))
                 else:
                     lists[t] += [S + j if j < vis else -1 for j in range(nb)]
         # ring (§4.9): the last min(S, win) window rows at slot p mod win
@@ -309,6 +319,8 @@ class Attention:
                     sel = topk_desc(sc, min(self.cfg.index_topk, vis))
                     if trace is not None:
                         trace.setdefault("indexer_sel", []).append([int(j) for j in sel])
+                        trace.setdefault("indexer_boundary_ties", []).append(
+                            boundary_ties(sc, min(self.cfg.index_topk, vis)))
                 else:
                     sel = np.arange((t + 1) // r)
                 self.compressor.step(ckv[i], csc[i], t, st.comp)

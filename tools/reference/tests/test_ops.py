@@ -209,3 +209,10 @@ def test_topk_tie_rule():
     s = np.array([1.0, 3.0, 3.0, 2.0, 3.0], F32)
     np.testing.assert_array_equal(ops.topk_desc(s, 3), [1, 2, 4])
     np.testing.assert_array_equal(ops.topk_desc(s, 4), [1, 2, 4, 3])
+
+
+def test_boundary_ties_count():
+    from tools.reference.attention import boundary_ties
+    s = np.array([3.0, 2.0, 2.0, 1.0, 2.0], F32)
+    assert boundary_ties(s, 2) == 2 and boundary_ties(s, 3) == 1 and boundary_ties(s, 4) == 0
+    assert boundary_ties(s, 5) == 0 and boundary_ties(s, 1) == 0
