@@ -116,7 +116,7 @@ class Compressor:
     def step(self, kv_t, score_t, t: int, st: CompressorState) -> bool:
         """Decode step for position t (kv_t, score_t: fp32 rows without ape).  Returns True when
         block (t+1)/r - 1 was finished and appended to st.cache."""
-        r, d = self.ratio, self.d
+        r = self.ratio
         sc = (score_t + self.ape[t % r]).astype(F32)
         if self.overlap:
             st.kv[r + t % r] = kv_t
