@@ -132,8 +132,29 @@ def sparse_attn(q, kv, attn_sink, topk_idxs, softmax_scale):
     return o
 
 
+def _sigmoid_cr(x):
+    return (1.0 / (1.0 + torch.exp(-x.double()))).float()
+
+
+def _hc_split_sinkhorn_exact(mixes, hc_scale, hc_base, hc, iters, eps):
+    """Correctly rounded fp32 sigmoid/exp and float64 sums (the reference's contract)."""
+    E = torch.tensor(eps, dtype=F32)
+    pre = _sigmoid_cr(mixes[..., :hc] * hc_scale[0] + hc_base[:hc]) + E
+    post = 2 * _sigmoid_cr(mixes[..., hc:2 * hc] * hc_scale[1] + hc_base[hc:2 * hc])
+    c = (mixes[..., 2 * hc:] * hc_scale[2] + hc_base[2 * hc:]).unflatten(-1, (hc, hc))
+    c = torch.exp((c - c.amax(-1, keepdim=True)).double()).float()
+    c = c / c.double().sum(-1, keepdim=True).float() + E
+    c = c / (c.double().sum(-2, keepdim=True).float() + E)
+    for _ in range(iters - 1):
+        c = c / (c.double().sum(-1, keepdim=True).float() + E)
+        c = c / (c.double().sum(-2, keepdim=True).float() + E)
+    return pre, post, c
+
+
 def hc_split_sinkhorn(mixes, hc_scale, hc_base, hc_mult=4, sinkhorn_iters=20, eps=1e-6):
     hc = hc_mult
+    if _exact():
+        return _hc_split_sinkhorn_exact(mixes, hc_scale, hc_base, hc, sinkhorn_iters, eps)
     pre = torch.sigmoid(mixes[..., :hc] * hc_scale[0] + hc_base[:hc]) + eps
     post = 2 * torch.sigmoid(mixes[..., hc:2 * hc] * hc_scale[1] + hc_base[hc:2 * hc])
     c = (mixes[..., 2 * hc:] * hc_scale[2] + hc_base[2 * hc:]).unflatten(-1, (hc, hc))

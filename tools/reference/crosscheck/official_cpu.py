@@ -16,7 +16,10 @@ logits with tools.reference at every step.
 --no-cpu-artifacts removes the CPU-only artefacts of the official torch ops (spec §11.2) and the
 CPU top-k tie order: bf16 torch.rsqrt computed as bf16(rsqrt(fp32)), freqs_cis cos/sin in fp64,
 torch.topk as a stable descending sort (ties -> lower index, the reference's rule).
---exact additionally accumulates F.linear / einsum / the kernel GEMMs and attention in float64.
+--exact additionally accumulates F.linear / einsum / the kernel GEMMs and attention in float64,
+rotates RoPE exactly (fp64, rounded once) and uses correctly rounded sigmoid/exp and float64 sums
+in Sinkhorn (the reference's arithmetic contract).  Remaining differences are torch's own fp32
+rsqrt/mean/sigmoid in hc_pre / hc_head / RMSNorm (1 ulp), which flip a bf16 rounding now and then.
 """
 from __future__ import annotations
 
@@ -66,8 +69,18 @@ def _patch_cpu_artifacts(torch, M):
     torch.Tensor.topk = topk
 
 
-def _patch_exact(torch, F):
+def _patch_exact(torch, F, M):
     os.environ["EXACT"] = "1"
+
+    def apply_rotary_emb(x, freqs_cis, inverse=False):  # rotation exact in fp64, rounded once
+        xc = x.double().unflatten(-1, (-1, 2))
+        fc = freqs_cis.conj() if inverse else freqs_cis
+        shape = (1, xc.size(1), -1) if xc.ndim == 4 else (1, xc.size(1), 1, -1)
+        c, s = fc.real.double().view(shape), fc.imag.double().view(shape)
+        a, b = xc[..., 0], xc[..., 1]
+        x.copy_(torch.stack([(a * c - b * s).float(), (a * s + b * c).float()], -1).flatten(-2))
+        return x
+    M.apply_rotary_emb = apply_rotary_emb
 
     def linear(x, w, b=None):
         assert b is None
@@ -95,7 +108,7 @@ def build_official(official_path, ckpt, no_cpu_artifacts=False, exact=False, max
     if no_cpu_artifacts:
         _patch_cpu_artifacts(torch, M)
     if exact:
-        _patch_exact(torch, F)
+        _patch_exact(torch, F, M)
     cfg = json.load(open(os.path.join(ckpt, "config.json")))
     rs = cfg["rope_scaling"]
     args = M.ModelArgs(
