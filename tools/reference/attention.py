@@ -116,7 +116,7 @@ class Compressor:
     def step(self, kv_t, score_t, t: int, st: CompressorState) -> bool:
         """Decode step for position t (kv_t, score_t: fp32 rows without ape).  Returns True when
         block (t+1)/r - 1 was finished and appended to st.cache."""
-        r, d = self.ratio, self.d
+        r = self.ratio
         sc = (score_t + self.ape[t % r]).astype(F32)
         if self.overlap:
             st.kv[r + t % r] = kv_t
@@ -137,6 +137,15 @@ class Compressor:
         st.cache[j] = self.finish(out[None, :], [t + 1 - r])[0]
         st.n += 1
         return True
+
+
+def boundary_ties(scores, k: int) -> int:
+    """Number of unselected entries whose score equals the k-th selected score (a different
+    top-k implementation may legitimately pick one of them, §11.1.7)."""
+    if k <= 0 or k >= len(scores):
+        return 0
+    kth = np.sort(scores)[::-1][k - 1]
+    return int(np.sum(scores == kth) - np.sum(np.sort(scores)[::-1][:k] == kth))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -272,6 +281,7 @@ class Attention:
                     lists[t] += [S + j if j < vis else -1 for j in sel]
                     if trace is not None:
                         trace.setdefault("indexer_sel", []).append([int(j) for j in sel if j < vis])
+                        trace.setdefault("indexer_boundary_ties", []).append(boundary_ties(sc[:vis], k))
                 else:
                     lists[t] += [S + j if j < vis else -1 for j in range(nb)]
         # ring (§4.9): the last min(S, win) window rows at slot p mod win
@@ -309,6 +319,8 @@ class Attention:
                     sel = topk_desc(sc, min(self.cfg.index_topk, vis))
                     if trace is not None:
                         trace.setdefault("indexer_sel", []).append([int(j) for j in sel])
+                        trace.setdefault("indexer_boundary_ties", []).append(
+                            boundary_ties(sc, min(self.cfg.index_topk, vis)))
                 else:
                     sel = np.arange((t + 1) // r)
                 self.compressor.step(ckv[i], csc[i], t, st.comp)

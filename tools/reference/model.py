@@ -73,16 +73,24 @@ class Block:
         fn, sc, bs = self.hc["attn"]
         x, post, comb = hc_pre(h, fn, sc, bs, cfg.norm_eps, cfg.hc_eps, cfg.hc_sinkhorn_iters)
         x = rms_norm(x, self.attn_norm, cfg.norm_eps)
+        if trace is not None:
+            trace["attn_in"] = x
         if incremental:
             x = self.attn.incremental(x, start_pos, st, trace)
         else:
             x = self.attn.prefill(x, st, trace)
+        if trace is not None:
+            trace["attn_out"] = x
         h = hc_post(x, res, post, comb)
         res = h
         fn, sc, bs = self.hc["ffn"]
         x, post, comb = hc_pre(h, fn, sc, bs, cfg.norm_eps, cfg.hc_eps, cfg.hc_sinkhorn_iters)
         x = rms_norm(x, self.ffn_norm, cfg.norm_eps)
+        if trace is not None:
+            trace["ffn_in"] = x
         x = self.ffn(x, ids, trace)
+        if trace is not None:
+            trace["ffn_out"] = x
         return hc_post(x, res, post, comb)
 
 
@@ -104,6 +112,7 @@ class Model:
         w = self.w = Weights(load_checkpoint(directory))
         self.embed = w.raw("embed.weight")  # bf16 [V, D]
         self.head = w.raw("head.weight")    # bf16 [V, D], used in fp32
+        self._head64 = None
         self.norm = w.vec("norm.weight")
         self.hc_head = (w.f32t("hc_head_fn"), w.vec("hc_head_scale"), w.vec("hc_head_base"))
         self.layers = [Block(w, f"layers.{i}.", cfg, i) for i in range(cfg.n_layers)]
@@ -127,15 +136,11 @@ class Model:
         return np.asarray(self.embed[np.asarray(ids, dtype=np.int64)]).astype(F32)
 
     def logits(self, y_last) -> np.ndarray:
-        """fp32 logits = y.float() @ head.float()^T (float64 accumulation, rounded to fp32)."""
-        y = np.asarray(y_last, dtype=F64)
-        V = self.head.shape[0]
-        out = np.empty(V, dtype=F32)
-        step = 16384
-        for a in range(0, V, step):
-            blk = np.asarray(self.head[a:a + step]).astype(F32).astype(F64)
-            out[a:a + step] = (blk @ y).astype(F32)
-        return out
+        """fp32 logits = y.float() @ head.float()^T (float64 accumulation, rounded to fp32).
+        The head is cached as float64 on first use (V*D*8 bytes)."""
+        if self._head64 is None:
+            self._head64 = np.asarray(self.head).astype(F64)
+        return (self._head64 @ np.asarray(y_last, dtype=F64)).astype(F32)
 
     def final(self, h, hc_params, norm) -> np.ndarray:
         y = hc_head(h[-1:], *hc_params, self.cfg.norm_eps, self.cfg.hc_eps)
@@ -143,10 +148,11 @@ class Model:
         return self.logits(y[0])
 
     def forward(self, st: SeqState, ids, start_pos: int | None = None, incremental: bool | None = None,
-                trace=None):
+                trace=None, want_logits: bool = True):
         """Run ids (S >= 1 new tokens) at start_pos (default: st.pos).  start_pos == 0 uses the
         prefill path unless incremental=True; start_pos > 0 always uses the decode/extend path.
-        Returns (logits of the last position fp32 [V], final 4-stream state h [S, 4, D] bf16)."""
+        Returns (logits of the last position fp32 [V] (None if not want_logits), final 4-stream
+        state h [S, 4, D] bf16)."""
         cfg = self.cfg
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if start_pos is None:
@@ -162,9 +168,9 @@ class Model:
                 lt = trace.setdefault(f"layer{i}", {})
             h = layer(h, ids, start_pos, st.layers[i], incremental, lt)
             if lt is not None:
-                lt.setdefault("h_last", []).append(h[-1].tolist())
+                lt["h_out"] = h
         st.pos = start_pos + len(ids)
-        return self.final(h, self.hc_head, self.norm), h
+        return (self.final(h, self.hc_head, self.norm) if want_logits else None), h
 
     def mtp_forward(self, st: SeqState, h, next_ids, start_pos: int | None = None,
                     incremental: bool | None = None, k: int = 0):

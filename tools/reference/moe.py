@@ -75,7 +75,6 @@ class MoE:
 
     def __call__(self, x, ids, trace=None) -> np.ndarray:
         """x [n, D] bf16, ids [n] token ids of the same positions.  Returns bf16 [n, D]."""
-        n = x.shape[0]
         w, idx = self.route(x, ids)
         if trace is not None:
             trace.setdefault("experts", []).append(idx.tolist())

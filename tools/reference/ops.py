@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .formats import bf16, f32, quant_dequant_act
+from .formats import bf16, quant_dequant_act
 
 F32 = np.float32
 F64 = np.float64

@@ -15,8 +15,11 @@ all prompt positions (h_0..h_{L-1} with ids_1..ids_{L-1}, next), then one positi
 With --extend-chunk K the teacher tokens are fed in chunks of K (extend path, start_pos > 0, S = K)
 instead of one by one; only the logits after each chunk are reported.
 
---trace adds, per step, the indexer top-k selections, the routed experts and each layer's
-last-position output streams (op-level debugging).
+--trace adds, per step, the indexer top-k selections and the routed experts of every layer.
+--dump FILE.npz writes op-level tensors of every step for layer-by-layer tests:
+  step{k}.layer{i}.{attn_in, attn_out, ffn_in, ffn_out, h_out}  (bf16 values as float32;
+  attn_in/ffn_in are the normed sub-block inputs, h_out the 4-stream block output [S, 4, D]),
+  step{k}.logits, step{k}.ids, and step{k}.mtp_logits.
 """
 from __future__ import annotations
 
@@ -40,11 +43,23 @@ def _logits_entry(logits, with_logits=True):
     return e
 
 
+def _split_trace(tr):
+    """(json part: selections/experts, array part: tensors) of one forward's trace."""
+    js, arrays = {}, {}
+    for layer, d in tr.items():
+        for k, v in d.items():
+            if isinstance(v, np.ndarray):
+                arrays[f"{layer}.{k}"] = v
+            else:
+                js.setdefault(layer, {})[k] = v
+    return js, arrays
+
+
 def run(model: Model, ids, teacher=None, decode=0, extend_chunk=0, mtp=True, trace=False,
-        with_logits=True):
+        with_logits=True, dump=None):
     st = model.new_state()
     steps = []
-    tr = {} if trace else None
+    tr = {} if (trace or dump is not None) else None
     logits, h = model.forward(st, ids, trace=tr)
     fed = list(ids)
 
@@ -67,7 +82,17 @@ def run(model: Model, ids, teacher=None, decode=0, extend_chunk=0, mtp=True, tra
             m = _logits_entry(ml, with_logits)
             e["mtp"] = {"next_id": nxt, **m}
         if tr is not None:
-            e["trace"] = dict(tr)
+            js, arrays = _split_trace(tr)
+            if trace:
+                e["trace"] = js
+            if dump is not None:
+                k = len(steps)
+                for name, a in arrays.items():
+                    dump[f"step{k}.{name}"] = a
+                dump[f"step{k}.logits"] = logits
+                dump[f"step{k}.ids"] = np.asarray(inp, np.int64)
+                if "mtp" in e:
+                    dump[f"step{k}.mtp_logits"] = ml
             tr.clear()
         steps.append(e)
 
@@ -111,12 +136,16 @@ def main(argv=None):
     ap.add_argument("--no-mtp", action="store_true")
     ap.add_argument("--no-logits", action="store_true", help="omit the full logit vectors")
     ap.add_argument("--trace", action="store_true")
+    ap.add_argument("--dump", default="", help="write op-level tensors of every step to this .npz")
     ap.add_argument("--max-seq-len", type=int, default=4096)
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     model = Model(a.model, max_seq_len=a.max_seq_len)
+    dump = {} if a.dump else None
     res = run(model, _ids(a.ids), _ids(a.teacher) or None, a.decode, a.extend_chunk,
-              not a.no_mtp, a.trace, not a.no_logits)
+              not a.no_mtp, a.trace, not a.no_logits, dump)
+    if dump is not None:
+        np.savez(a.dump, **dump)
     res["model"] = a.model
     with open(a.out, "w") as f:
         json.dump(res, f)

@@ -3,7 +3,6 @@ import json
 import os
 
 import numpy as np
-import pytest
 
 from tools.reference import formats as fm
 from tools.reference import safetensors_io as sio

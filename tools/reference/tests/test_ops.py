@@ -209,3 +209,42 @@ def test_topk_tie_rule():
     s = np.array([1.0, 3.0, 3.0, 2.0, 3.0], F32)
     np.testing.assert_array_equal(ops.topk_desc(s, 3), [1, 2, 4])
     np.testing.assert_array_equal(ops.topk_desc(s, 4), [1, 2, 4, 3])
+
+
+def test_boundary_ties_count():
+    from tools.reference.attention import boundary_ties
+    s = np.array([3.0, 2.0, 2.0, 1.0, 2.0], F32)
+    assert boundary_ties(s, 2) == 2 and boundary_ties(s, 3) == 1 and boundary_ties(s, 4) == 0
+    assert boundary_ties(s, 5) == 0 and boundary_ties(s, 1) == 0
+
+
+def _gate(is_hash, logits_w, bias=None, tid2eid=None, k=2, route_scale=1.5):
+    from types import SimpleNamespace
+    from tools.reference.moe import MoE
+    m = MoE.__new__(MoE)
+    m.cfg = SimpleNamespace(score_func="sqrtsoftplus")
+    m.k, m.route_scale, m.is_hash = k, F32(route_scale), is_hash
+    m.gate_w = np.asarray(logits_w, np.float64).T.copy()
+    m.bias, m.tid2eid = bias, tid2eid
+    return m
+
+
+def test_gate_hash_and_score_routing():
+    # x = e_0 picks column 0 of the gate weight: logits = W[:, 0]
+    W = np.array([[0.0], [1.0], [2.0], [-30.0]], F32)
+    x = np.array([[1.0]], F32)
+    s = np.sqrt(np.log1p(np.exp(W[:, 0].astype(np.float64))))
+    # score routing: bias promotes expert 0 over expert 1, weights use the unbiased scores
+    g = _gate(False, W, bias=np.array([2.0, 0.0, 0.0, 0.0], F32))
+    w, idx = g.route(x, [7])
+    assert idx.tolist() == [[0, 2]]
+    np.testing.assert_allclose(w[0], 1.5 * s[[0, 2]] / s[[0, 2]].sum(), rtol=1e-6)
+    # hash routing: tid2eid of the token id, renormalised too
+    t2e = np.array([[3, 1]] * 10, np.int64)
+    g = _gate(True, W, tid2eid=t2e)
+    w, idx = g.route(x, [4])
+    assert idx.tolist() == [[3, 1]]
+    np.testing.assert_allclose(w[0], 1.5 * s[[3, 1]] / s[[3, 1]].sum(), rtol=1e-6)
+    # softplus threshold 20: returns x itself above 20
+    from tools.reference.ops import softplus32
+    assert softplus32(np.float32(25.0)) == 25.0
