@@ -5,5 +5,5 @@ struct Riptide: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "riptide",
         abstract: "Serve and benchmark DeepSeek-V4-class models on CPU.",
-        subcommands: [])
+        subcommands: [BenchCommand.self, ReportCommand.self])
 }
