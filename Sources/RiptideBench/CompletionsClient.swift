@@ -64,7 +64,7 @@ public struct CompletionsClient: Sendable {
             "max_tokens": prompt.outputLength, "stream": true,
             "stream_options": ["include_usage": true], "ignore_eos": true,
         ]
-        return try JSONSerialization.data(withJSONObject: body)
+        return try JSONSerialization.data(withJSONObject: body, options: .sortedKeys)  // byte-stable payloads
     }
 
     /// Never throws: failures are recorded in the outcome so the point's failure rate can be judged.
