@@ -19,8 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // Benchmark client (SSE over HTTP/1.1), its test server and its result store.
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Benchmark client and its test server (plain NIOHTTP1), and the result store.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
@@ -42,8 +41,9 @@ let package = Package(
         .target(
             name: "RiptideBench",
             dependencies: [
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: optimized),

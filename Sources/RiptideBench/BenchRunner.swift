@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 
 /// Settings of one `riptide bench` sweep.
@@ -47,25 +46,17 @@ public struct BenchRunner: Sendable {
 
     public func run(date: String = ResultRow.today(),
                     onPoint: @Sendable (PointResult) -> Void = { _ in }) async throws -> [PointResult] {
-        let http = CompletionsClient.makeHTTPClient(maxConnections: config.concurrencies.max() ?? 1)
-        do {
-            let model: String
-            if let m = config.model { model = m } else {
-                model = try await CompletionsClient.discoverModel(http: http, baseURL: config.baseURL)
-            }
-            let client = CompletionsClient(http: http, baseURL: config.baseURL, model: model, apiKey: config.apiKey)
-            var results: [PointResult] = []
-            for conc in config.concurrencies {
-                let result = await runPoint(conc: conc, client: client, date: date)
-                onPoint(result)
-                results.append(result)
-            }
-            try await http.shutdown()
-            return results
-        } catch {
-            try? await http.shutdown()
-            throw error
+        let address = try ServerAddress(baseURL: config.baseURL)
+        let model: String
+        if let m = config.model { model = m } else { model = try await CompletionsClient.discoverModel(address) }
+        let client = CompletionsClient(address: address, model: model, apiKey: config.apiKey)
+        var results: [PointResult] = []
+        for conc in config.concurrencies {
+            let result = await runPoint(conc: conc, client: client, date: date)
+            onPoint(result)
+            results.append(result)
         }
+        return results
     }
 
     func runPoint(conc: Int, client: CompletionsClient, date: String) async -> PointResult {
@@ -89,29 +80,47 @@ public struct BenchRunner: Sendable {
         return PointResult(row: row, metrics: metrics, overhead: overhead)
     }
 
-    /// `asyncio.Semaphore(conc)` equivalent: start `conc` tasks, start the next as each finishes.
+    /// `asyncio.Semaphore(conc)` equivalent: `conc` workers, each taking the next prompt as soon as
+    /// its previous request finishes, so exactly `conc` requests are in flight until the tail.
     func closedLoop(_ prompts: [BenchPrompt], conc: Int, client: CompletionsClient,
                     title: String?) async -> [RequestOutcome] {
-        var outcomes = [RequestOutcome](repeating: RequestOutcome(), count: prompts.count)
-        var bar = ProgressBar(total: prompts.count, title: title ?? "",
-                              enabled: title != nil && config.showProgress && isatty(STDERR_FILENO) != 0)
+        let collector = Collector(count: prompts.count, bar: ProgressBar(
+            total: prompts.count, title: title ?? "",
+            enabled: title != nil && config.showProgress && isatty(STDERR_FILENO) != 0))
         let codec = self.codec
-        await withTaskGroup(of: (Int, RequestOutcome).self) { group in
-            var next = 0
-            func launch() {
-                let i = next
-                next += 1
-                group.addTask { (i, await client.send(prompts[i], codec: codec)) }
-            }
-            while next < min(conc, prompts.count) { launch() }
-            var failed = 0
-            while let (i, outcome) = await group.next() {
-                outcomes[i] = outcome
-                if !outcome.success { failed += 1 }
-                bar.advance(failed: failed)
-                if next < prompts.count { launch() }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<min(conc, prompts.count) {
+                group.addTask {
+                    await client.worker(prompts: prompts, codec: codec, next: { await collector.take() },
+                                        record: { await collector.record($0, $1) })
+                }
             }
         }
-        return outcomes
+        return await collector.outcomes
+    }
+}
+
+/// Hands out prompt indices in order and gathers outcomes (one actor hop per request).
+actor Collector {
+    private var nextIndex = 0
+    private var failed = 0
+    private var bar: ProgressBar
+    private(set) var outcomes: [RequestOutcome]
+
+    init(count: Int, bar: ProgressBar) {
+        outcomes = Array(repeating: RequestOutcome(), count: count)
+        self.bar = bar
+    }
+
+    func take() -> Int? {
+        guard nextIndex < outcomes.count else { return nil }
+        defer { nextIndex += 1 }
+        return nextIndex
+    }
+
+    func record(_ i: Int, _ outcome: RequestOutcome) {
+        outcomes[i] = outcome
+        if !outcome.success { failed += 1 }
+        bar.advance(failed: failed)
     }
 }

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 
@@ -24,37 +23,23 @@ public struct RequestOutcome: Sendable {
     }
 }
 
-/// Streams OpenAI `/v1/completions` exactly as InferenceX's client does (method §3 payload).
+/// Streams OpenAI `/v1/completions` exactly as InferenceX's client does (method §3 payload,
+/// SSE parsing and timing rules), over `HTTPConnection`s owned by closed-loop workers.
 public struct CompletionsClient: Sendable {
-    public let baseURL: String
+    public let address: ServerAddress
     public let model: String
     public let apiKey: String?
-    let http: HTTPClient
 
-    public init(http: HTTPClient, baseURL: String, model: String, apiKey: String? = nil) {
-        self.http = http
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.model = model
-        self.apiKey = apiKey
-    }
-
-    /// A shared client: one connection pool sized for the sweep (new-session-per-request, as aiohttp
-    /// does, would add a TCP handshake to every TTFT).
-    public static func makeHTTPClient(maxConnections: Int) -> HTTPClient {
-        var config = HTTPClient.Configuration()
-        config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(maxConnections, 8))
-        config.timeout = .init(connect: .seconds(30), read: .hours(6))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+    public init(address: ServerAddress, model: String, apiKey: String? = nil) {
+        self.address = address; self.model = model; self.apiKey = apiKey
     }
 
     /// `GET /v1/models` → `data[0].id`, the way bench clients discover the served model.
-    public static func discoverModel(http: HTTPClient, baseURL: String) async throws -> String {
-        let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        let response = try await http.execute(HTTPClientRequest(url: base + "/v1/models"), timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 1 << 20)
+    public static func discoverModel(_ address: ServerAddress) async throws -> String {
+        let (status, body) = try await HTTPConnection.fetch(address, path: "/v1/models")
         struct Models: Decodable { struct M: Decodable { var id: String }; var data: [M] }
-        guard response.status == .ok, let id = try JSONDecoder().decode(Models.self, from: Data(body.readableBytesView)).data.first?.id
-        else { throw BenchError.server("GET /v1/models returned \(response.status)") }
+        guard status == 200, let id = try JSONDecoder().decode(Models.self, from: body).data.first?.id
+        else { throw BenchError.server("GET /v1/models returned HTTP \(status)") }
         return id
     }
 
@@ -67,30 +52,50 @@ public struct CompletionsClient: Sendable {
         return try JSONSerialization.data(withJSONObject: body, options: .sortedKeys)  // byte-stable payloads
     }
 
-    /// Never throws: failures are recorded in the outcome so the point's failure rate can be judged.
-    public func send(_ prompt: BenchPrompt, codec: (any PromptCodec)?) async -> RequestOutcome {
+    /// Runs prompts taken from `next()` one after another on its own keep-alive connection,
+    /// reconnecting after errors or `Connection: close`. Failures are recorded, never thrown.
+    func worker(prompts: [BenchPrompt], codec: (any PromptCodec)?, next: () async -> Int?,
+                record: (Int, RequestOutcome) async -> Void) async {
+        var index = await next()
+        while let first = index {
+            let channel: HTTPConnection.Channel
+            do { channel = try await HTTPConnection.connect(address) } catch {
+                var out = RequestOutcome()
+                out.error = "connect: \(error)"
+                await record(first, out)
+                index = await next()
+                continue
+            }
+            do {
+                try await channel.executeThenClose { inbound, outbound in
+                    var it = inbound.makeAsyncIterator()
+                    while let i = index {
+                        let (out, reusable) = await send(prompts[i], codec: codec, inbound: &it, outbound: outbound)
+                        await record(i, out)
+                        index = await next()
+                        if !reusable { return }
+                    }
+                }
+            } catch {}  // close errors: the outcome is already recorded
+        }
+    }
+
+    func send(_ prompt: BenchPrompt, codec: (any PromptCodec)?, inbound: inout HTTPConnection.Inbound,
+              outbound: HTTPConnection.Outbound) async -> (RequestOutcome, reusable: Bool) {
         var out = RequestOutcome()
         out.promptLength = prompt.promptLength
-        var request = HTTPClientRequest(url: baseURL + "/v1/completions")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        let start: UInt64
+        var decoder = SSEDecoder()
+        var start: UInt64 = 0, last: UInt64 = 0
+        var chunks = 0, usageTokens: Int?
+        var headers = [("Content-Type", "application/json"), ("Accept", "text/event-stream")]
+        if let apiKey { headers.append(("Authorization", "Bearer \(apiKey)")) }
         do {
-            request.body = .bytes(ByteBuffer(bytes: try payload(for: prompt)))
+            let body = try payload(for: prompt)
+            let head = HTTPConnection.head(.POST, address, path: "/v1/completions", headers: headers, bodyLength: body.count)
             start = DispatchTime.now().uptimeNanoseconds
-            let response = try await http.execute(request, timeout: .hours(6))
-            guard response.status == .ok else {
-                _ = try? await response.body.collect(upTo: 1 << 20)
-                out.error = "HTTP \(response.status.code)"
-                return out
-            }
-            var decoder = SSEDecoder()
-            var last: UInt64 = 0
-            var chunks = 0
-            var usageTokens: Int?
-            stream: for try await buffer in response.body {
-                let now = DispatchTime.now().uptimeNanoseconds
+            let result = try await HTTPConnection.exchange(head, body: ByteBuffer(bytes: body), inbound: &inbound,
+                                                           outbound: outbound) { status, buffer, now in
+                guard status == 200 else { return }
                 for event in decoder.feed(buffer.readableBytesView) {
                     switch event {
                     case let .content(text, usage):
@@ -105,23 +110,24 @@ public struct CompletionsClient: Sendable {
                         if let c = u.completion_tokens { usageTokens = c }
                         if let p = u.prompt_tokens { out.serverPromptTokens = p }
                     case let .error(message):
-                        out.error = message
-                        break stream
+                        if out.error == nil { out.error = message }
                     case .done:
                         break
                     }
                 }
             }
-            guard out.error == nil else { return out }
-            guard chunks > 0 else { out.error = "no content chunks"; return out }
+            if result.status != 200 { out.error = "HTTP \(result.status)"; return (out, result.reusable) }
+            guard out.error == nil else { return (out, result.reusable) }
+            guard chunks > 0 else { out.error = "no content chunks"; return (out, result.reusable) }
             out.e2el = Double(last - start) / 1e9
             // usage.completion_tokens, else re-tokenise client-side, else one token per chunk.
             out.outputTokens = usageTokens ?? codec?.encode(out.generatedText).count ?? chunks
             out.success = true
+            return (out, result.reusable)
         } catch {
             out.error = "\(error)"
+            return (out, false)
         }
-        return out
     }
 }
 
