@@ -53,6 +53,10 @@ struct BenchCommand: AsyncParsableCommand {
                          p.row.conc, p.row.tputPerGPU ?? 0, m.medianInteractivity, m.ttftMs.median, m.tpotMs.median,
                          m.completed, m.numPrompts, o.cpuUtilization * 100, o.sustainableRequestRate,
                          m.pointFailed ? "  FAILED (\(m.firstError ?? "?"))" : ""))
+            // A client near one full core is the bottleneck (InferenceX KNOWN_LIMITATION): say so.
+            if o.cpuUtilization > 0.5 {
+                FileHandle.standardError.write(Data("warning: conc \(p.row.conc): the client used \(Int(o.cpuUtilization * 100))% of a core; results may be client-bound\n".utf8))
+            }
         }
         let rows = results.map(\.row)
         let path = out ?? "riptide-bench-\(label)-\(isl)-\(osl).json"
