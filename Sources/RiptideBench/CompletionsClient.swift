@@ -69,8 +69,12 @@ public struct CompletionsClient: Sendable {
             do {
                 try await channel.executeThenClose { inbound, outbound in
                     var it = inbound.makeAsyncIterator()
+                    var served = 0
                     while let i = index {
                         let (out, reusable) = await send(prompts[i], codec: codec, inbound: &it, outbound: outbound)
+                        // A reused connection that the server had already closed: resend on a new one.
+                        if out.error == Self.closedBeforeResponse, served > 0 { return }
+                        served += 1
                         await record(i, out)
                         index = await next()
                         if !reusable { return }
@@ -79,6 +83,8 @@ public struct CompletionsClient: Sendable {
             } catch {}  // close errors: the outcome is already recorded
         }
     }
+
+    static let closedBeforeResponse = "connection closed before the response"
 
     func send(_ prompt: BenchPrompt, codec: (any PromptCodec)?, inbound: inout HTTPConnection.Inbound,
               outbound: HTTPConnection.Outbound) async -> (RequestOutcome, reusable: Bool) {
@@ -124,6 +130,9 @@ public struct CompletionsClient: Sendable {
             out.outputTokens = usageTokens ?? codec?.encode(out.generatedText).count ?? chunks
             out.success = true
             return (out, result.reusable)
+        } catch is HTTPConnection.ClosedBeforeResponse {
+            out.error = Self.closedBeforeResponse
+            return (out, false)
         } catch {
             out.error = "\(error)"
             return (out, false)

@@ -76,21 +76,33 @@ struct HTTPConnection {
         var parts: [HTTPClientRequestPart] = [.head(head)]
         if let body { parts.append(.body(.byteBuffer(body))) }
         parts.append(.end(nil))
-        try await outbound.write(contentsOf: parts)
-        var status = 0, keepAlive = false
-        while let stamped = try await inbound.next() {
-            switch stamped.part {
-            case let .head(h):
-                status = Int(h.status.code)
-                keepAlive = h.isKeepAlive
-            case let .body(buffer):
-                onBody(status, buffer, stamped.at)
-            case .end:
-                return (status, keepAlive)
+        var status = 0, keepAlive = false, sawHead = false
+        do {
+            try await outbound.write(contentsOf: parts)
+            while let stamped = try await inbound.next() {
+                switch stamped.part {
+                case let .head(h):
+                    sawHead = true
+                    status = Int(h.status.code)
+                    keepAlive = h.isKeepAlive
+                case let .body(buffer):
+                    onBody(status, buffer, stamped.at)
+                case .end:
+                    return (status, keepAlive)
+                }
             }
+        } catch {
+            if !sawHead { throw ClosedBeforeResponse() }
+            throw error
         }
+        if !sawHead { throw ClosedBeforeResponse() }
         throw BenchError.server("connection closed mid-response")
     }
+
+    /// The server closed an idle keep-alive connection before answering (llama-server does this
+    /// after every streamed response while still advertising keep-alive). Safe to resend on a new
+    /// connection: no response byte was seen.
+    struct ClosedBeforeResponse: Error {}
 
     /// One-shot request on a fresh connection (model discovery).
     static func fetch(_ address: ServerAddress, path: String) async throws -> (Int, Data) {

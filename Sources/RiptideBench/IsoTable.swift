@@ -39,12 +39,17 @@ public struct GroupedFrontiers: Sendable {
         }
     }
 
-    /// Default targets: every 10 tok/s/user up to the widest front (a finer nice step for slow fronts).
+    /// Default targets: every 10 tok/s/user up to the widest front; a finer 1-2-5 step for slow
+    /// fronts, a coarser one (at most 20 rows) for very fast ones.
     public func defaultTargets() -> [Double] {
         let maxX = frontiers.values.compactMap { $0.points.last?.x }.max() ?? 0
         guard maxX > 0 else { return [] }
         var step = 10.0
         if maxX < 20 { step = [0.1, 0.2, 0.5, 1, 2, 5].last { maxX / $0 >= 4 } ?? 0.1 }
+        if maxX / step > 20 {
+            let coarse = (1...12).flatMap { e in [1.0, 2, 5].map { $0 * pow(10, Double(e)) } }
+            step = coarse.first { maxX / $0 <= 20 } ?? step
+        }
         let count = Int((maxX / step).rounded(.down))
         return (1...max(count, 1)).map { (Double($0) * step * 1e6).rounded() / 1e6 }
     }

@@ -68,7 +68,9 @@ esac
 [ -x "$RIPTIDE" ] || (cd "$ROOT" && flock /tmp/riptide-swift.lock swift build -c release --product riptide)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 MAXC=$(echo "$CONC" | tr ',' '\n' | sort -n | tail -1)
-CTX=$(( (ISL + OSL + 16) * MAXC ))
+# Per-slot context with 4x headroom: prompts are built with riptide's tokenizer, and the GGUF's own
+# tokenizer can split the same text into several times more tokens.
+CTX=$(( (4 * ISL + OSL + 64) * MAXC ))
 "$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" --parallel "$MAXC" --ctx-size "$CTX" \
     --threads "$(nproc)" --no-webui > "$WORK/llama-server.log" 2>&1 &
 SERVER_PID=$!

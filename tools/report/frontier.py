@@ -88,6 +88,8 @@ def default_targets(fronts):
     step = 10.0
     if mx < 20:
         step = next((c for c in [5, 2, 1, 0.5, 0.2, 0.1] if mx / c >= 4), 0.1)
+    if mx / step > 20:  # very fast fronts: a coarser 1-2-5 step, at most 20 rows
+        step = next(m * 10.0**e for e in range(1, 13) for m in (1, 2, 5) if mx / (m * 10.0**e) <= 20)
     return [round(k * step, 6) for k in range(1, max(int(mx // step), 1) + 1)]
 
 
