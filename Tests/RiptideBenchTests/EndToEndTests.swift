@@ -86,6 +86,8 @@ import Testing
         #expect((first["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true)
         #expect(first["model"] as? String == "test-model")
         #expect(bodies[0] == bodies[1])
+        // Closed loop: never more than conc (16 at the last point) requests in flight, and exactly 16 reached.
+        #expect(server.inFlight.withLockedValue { $0.peak } == 16)
 
         // The sweep's report renders: one frontier path for the one group, axes, legend.
         let rows = results.map(\.row)

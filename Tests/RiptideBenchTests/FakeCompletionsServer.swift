@@ -23,6 +23,8 @@ final class FakeCompletionsServer: Sendable {
     private let channel: Channel
     let gate: Gate
     let requestCount = NIOLockedValueBox(0)
+    /// Completions requests received but not yet finished: (now, peak).
+    let inFlight = NIOLockedValueBox((now: 0, peak: 0))
     let bodies = NIOLockedValueBox<[Data]>([])
 
     private init(settings: Settings, channel: Channel, gate: Gate) {
@@ -107,11 +109,15 @@ final class FakeCompletionsServer: Sendable {
             let maxTokens = max(json["max_tokens"] as? Int ?? 16, 1)
             let promptTokens = (json["prompt"] as? String)?.split(separator: " ").count ?? 0
             let includeUsage = ((json["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
-            let settings = s.settings, gate = s.gate
+            let settings = s.settings, gate = s.gate, inFlight = s.inFlight
+            inFlight.withLockedValue { $0.now += 1; $0.peak = max($0.peak, $0.now) }
             gate.acquire {
                 channel.eventLoop.execute {
                     Self.stream(channel, settings: settings, maxTokens: maxTokens, promptTokens: promptTokens,
-                                includeUsage: includeUsage, release: gate.release)
+                                includeUsage: includeUsage) {
+                        inFlight.withLockedValue { $0.now -= 1 }
+                        gate.release()
+                    }
                 }
             }
         }
