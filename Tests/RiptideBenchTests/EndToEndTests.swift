@@ -89,6 +89,15 @@ import Testing
         // Closed loop: never more than conc (16 at the last point) requests in flight, and exactly 16 reached.
         #expect(server.inFlight.withLockedValue { $0.peak } == 16)
 
+        // Saved rows carry the InferenceX field names plus our identity fields.
+        let saved = try JSONSerialization.jsonObject(with: JSONEncoder().encode(results.map(\.row))) as! [[String: Any]]
+        for key in ["conc", "tput_per_gpu", "output_tput_per_gpu", "input_tput_per_gpu", "median_intvty",
+                    "median_tpot", "p99.9_ttft", "mean_e2el", "std_itl", "label", "date", "hw", "hardware",
+                    "framework", "isl", "osl", "tp", "client_sustainable_req_rate"] {
+            #expect(saved.allSatisfy { $0[key] != nil }, "row key \(key) missing")
+        }
+        #expect(abs((saved[0]["median_tpot"] as! Double) - 0.02) < 0.001)   // seconds, as in agg files
+
         // The sweep's report renders: one frontier path for the one group, axes, legend.
         let rows = results.map(\.row)
         let grouped = GroupedFrontiers(rows: rows, by: .label)
