@@ -63,17 +63,26 @@ public struct PromptGenerator: Sendable {
     public func make(count: Int, codec: some PromptCodec) -> [BenchPrompt] {
         var rng = SplitMix64(seed: seed)
         let vocab = max(codec.vocabularySize, 1)
-        // Draw all lengths first, then offsets, as the reference does, so a point's prompts don't
-        // depend on how many re-encode retries earlier prompts needed.
+        // Draw all lengths first, then offsets, as the reference does.
         let inLens = (0..<count).map { _ in Int.random(in: Self.lengthRange(inputLength, ratio: rangeRatio), using: &rng) }
         let outLens = (0..<count).map { _ in Int.random(in: Self.lengthRange(outputLength, ratio: rangeRatio), using: &rng) }
         let offsets = (0..<count).map { _ in Int.random(in: 0..<vocab, using: &rng) }
-        return (0..<count).map { i in
+        // Decode/re-encode dominates with a real tokenizer (conc×10 prompts of up to ISL tokens), so
+        // prompts are built in parallel; each gets its own padding RNG so the result doesn't depend
+        // on scheduling.
+        let out = UnsafeMutableBufferPointer<BenchPrompt>.allocate(capacity: count)
+        out.initialize(repeating: BenchPrompt(text: "", promptLength: 0, outputLength: 0))
+        defer { out.deallocate() }
+        nonisolated(unsafe) let slots = out
+        let base = seed
+        DispatchQueue.concurrentPerform(iterations: count) { i in
+            var padRNG = SplitMix64(seed: base &+ 0x5EED_0000_0000 &+ UInt64(i))
             let target = max(inLens[i], 1)
             let ids = (0..<target).map { j in (offsets[i] + i + j) % vocab }
-            let (text, length) = Self.fit(ids: ids, target: target, codec: codec, rng: &rng)
-            return BenchPrompt(text: text, promptLength: length, outputLength: max(outLens[i], 1))
+            let (text, length) = Self.fit(ids: ids, target: target, codec: codec, rng: &padRNG)
+            slots[i] = BenchPrompt(text: text, promptLength: length, outputLength: max(outLens[i], 1))
         }
+        return Array(out)
     }
 
     /// Decode → re-encode; truncate if the text grew, pad with random ids if it shrank.
