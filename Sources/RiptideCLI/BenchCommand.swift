@@ -47,7 +47,12 @@ struct BenchCommand: AsyncParsableCommand {
         config.showProgress = !noProgress
 
         let runner = BenchRunner(config: config, codec: try Self.loadCodec(path: tokenizer))
+        let path = out ?? "riptide-bench-\(label)-\(isl)-\(osl).json"
+        // Each finished point is saved at once (JSON rewritten, store appended): CPU sweeps run for
+        // hours, and an interrupted sweep should keep every point it measured.
+        let sink = try RowSink(jsonPath: path, store: noStore ? nil : ResultStore(path: store))
         let results = try await runner.run { p in
+            sink.save(p.row)
             let m = p.metrics, o = p.overhead
             print(String(format: "conc %4d  %9.1f tok/s/device  %7.2f tok/s/user  TTFT p50 %8.1f ms  TPOT p50 %7.2f ms  %d/%d ok  client %.1f%% CPU (sustains ~%.0f req/s)%@",
                          p.row.conc, p.row.tputPerGPU ?? 0, m.medianInteractivity, m.ttftMs.median, m.tpotMs.median,
@@ -58,16 +63,8 @@ struct BenchCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("warning: conc \(p.row.conc): the client used \(Int(o.cpuUtilization * 100))% of a core; results may be client-bound\n".utf8))
             }
         }
-        let rows = results.map(\.row)
-        let path = out ?? "riptide-bench-\(label)-\(isl)-\(osl).json"
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(rows).write(to: URL(fileURLWithPath: path))
-        print("wrote \(rows.count) rows to \(path)")
-        if !noStore {
-            try ResultStore(path: store).append(rows)
-            print("appended \(rows.count) rows to \(store)")
-        }
+        if let error = sink.firstError { throw error }
+        print("wrote \(results.count) rows to \(path)" + (noStore ? "" : "; appended them to \(store)"))
         let failed = results.filter(\.metrics.pointFailed).map(\.row.conc)
         if !failed.isEmpty {
             FileHandle.standardError.write(Data("error: more than 5% of requests failed at conc \(failed.map(String.init).joined(separator: ","))\n".utf8))
@@ -83,5 +80,31 @@ struct BenchCommand: AsyncParsableCommand {
         }
         FileHandle.standardError.write(Data("note: using the word stand-in tokenizer (\"t<id>\" words) until RiptideTokenizer lands\n".utf8))
         return WordStandInCodec()
+    }
+}
+
+/// Saves rows as points finish. Called from the runner's callback, hence the lock.
+final class RowSink: @unchecked Sendable {
+    private let lock = NSLock()
+    private var rows: [ResultRow] = []
+    private(set) var firstError: Error?
+    let jsonPath: String
+    let store: ResultStore?
+
+    init(jsonPath: String, store: ResultStore?) {
+        self.jsonPath = jsonPath; self.store = store
+    }
+
+    func save(_ row: ResultRow) {
+        lock.lock(); defer { lock.unlock() }
+        rows.append(row)
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(rows).write(to: URL(fileURLWithPath: jsonPath))
+            try store?.append([row])
+        } catch {
+            if firstError == nil { firstError = error }
+        }
     }
 }
