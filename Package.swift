@@ -19,6 +19,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Benchmark client and its test server (plain NIOHTTP1), and the result store.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(name: "RiptideCheckpoint", swiftSettings: optimized),
@@ -31,10 +34,29 @@ let package = Package(
         .executableTarget(
             name: "RiptideCLI",
             dependencies: [
-                "RiptideCheckpoint", "RiptideTokenizer", "RiptideModel",
+                "RiptideCheckpoint", "RiptideTokenizer", "RiptideModel", "RiptideBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized),
+        // Serving benchmark + report tool; independent of the engine modules.
+        .target(
+            name: "RiptideBench",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: optimized),
+        .testTarget(
+            name: "RiptideBenchTests",
+            dependencies: [
+                "RiptideBench",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
         .testTarget(name: "RiptideCheckpointTests", dependencies: ["RiptideCheckpoint"]),
         .testTarget(name: "RiptideKernelsTests", dependencies: ["RiptideKernels"]),
         .testTarget(

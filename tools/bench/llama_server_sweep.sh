@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Run the `riptide bench` sweep against llama.cpp's llama-server (not run in CI).
+#
+#   tools/bench/llama_server_sweep.sh [--gguf PATH | --hf-dir DIR | --tiny-random] [--conc 1,2,4,8,16]
+#                                     [--isl 256] [--osl 64] [--work DIR] [--riptide BIN]
+#
+# 1. pip-downloads the llama-cpp-python sdist and builds its vendored llama.cpp `llama-server`
+#    with cmake (CPU only, no curl), cached under WORK.
+# 2. Model: --gguf takes a GGUF as is; --hf-dir converts a Hugging Face-layout checkpoint (e.g. one
+#    written by `riptide init-model`, once it exists) with the vendored convert_hf_to_gguf.py;
+#    --tiny-random (default) writes a tiny random LLaMA GGUF with tools/bench/make_tiny_gguf.py.
+# 3. Starts llama-server on 127.0.0.1 (free port, --parallel = max conc), waits for /health,
+#    runs `riptide bench`, then `riptide report` (table + HTML), and stops the server.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=${WORK:-$ROOT/.build-llama}
+LLAMA_CPP_PYTHON_VERSION=${LLAMA_CPP_PYTHON_VERSION:-0.3.36}
+MODE=tiny; GGUF=""; HF_DIR=""; CONC=1,2,4,8,16; ISL=256; OSL=64
+RIPTIDE=${RIPTIDE:-$ROOT/.build/release/riptide}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --gguf) MODE=gguf; GGUF=$2; shift 2;;
+        --hf-dir) MODE=hf; HF_DIR=$2; shift 2;;
+        --tiny-random) MODE=tiny; shift;;
+        --conc) CONC=$2; shift 2;;
+        --isl) ISL=$2; shift 2;;
+        --osl) OSL=$2; shift 2;;
+        --work) WORK=$2; shift 2;;
+        --riptide) RIPTIDE=$2; shift 2;;
+        *) echo "unknown option $1"; exit 2;;
+    esac
+done
+mkdir -p "$WORK"
+log() { echo "[$(date -u +%H:%M:%S)] $*"; }
+
+# 1. llama-server from the llama-cpp-python sdist.
+SERVER=$WORK/build/bin/llama-server
+if [ ! -x "$SERVER" ]; then
+    command -v cmake >/dev/null || { log "installing cmake from PyPI"; pip install -q cmake; }
+    if ! ls "$WORK"/llama_cpp_python-*.tar.gz >/dev/null 2>&1; then
+        log "pip download llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION (sdist)"
+        pip download -q --no-deps --no-binary llama-cpp-python "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" -d "$WORK"
+    fi
+    rm -rf "$WORK/src" && mkdir -p "$WORK/src"
+    tar -xzf "$WORK"/llama_cpp_python-*.tar.gz -C "$WORK/src" --strip-components=1
+    log "building llama-server (cmake, Release, -j$(nproc))"
+    cmake -S "$WORK/src/vendor/llama.cpp" -B "$WORK/build" -DCMAKE_BUILD_TYPE=Release \
+        -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+        -DGGML_NATIVE=ON > "$WORK/cmake-configure.log"
+    nice cmake --build "$WORK/build" --target llama-server -j"$(nproc)" > "$WORK/cmake-build.log"
+fi
+log "llama-server: $SERVER"
+
+# 2. Model.
+case "$MODE" in
+    gguf) MODEL=$GGUF;;
+    hf)
+        MODEL=$WORK/model-from-hf.gguf
+        pip install -q -r "$WORK/src/vendor/llama.cpp/requirements/requirements-convert_hf_to_gguf.txt"
+        python3 "$WORK/src/vendor/llama.cpp/convert_hf_to_gguf.py" "$HF_DIR" --outfile "$MODEL" --outtype f16;;
+    tiny)
+        MODEL=$WORK/tiny-random.gguf
+        [ -f "$MODEL" ] || PYTHONPATH="$WORK/src/vendor/llama.cpp/gguf-py:${PYTHONPATH:-}" \
+            python3 "$ROOT/tools/bench/make_tiny_gguf.py" "$MODEL";;
+esac
+
+# 3. Serve and sweep.
+[ -x "$RIPTIDE" ] || (cd "$ROOT" && flock /tmp/riptide-swift.lock swift build -c release --product riptide)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+MAXC=$(echo "$CONC" | tr ',' '\n' | sort -n | tail -1)
+# Per-slot context with 4x headroom: prompts are built with riptide's tokenizer, and the GGUF's own
+# tokenizer can split the same text into several times more tokens.
+CTX=$(( (4 * ISL + OSL + 64) * MAXC ))
+"$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" --parallel "$MAXC" --ctx-size "$CTX" \
+    --threads "$(nproc)" --no-webui > "$WORK/llama-server.log" 2>&1 &
+SERVER_PID=$!
+trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+for _ in $(seq 120); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.5; done
+log "llama-server up on 127.0.0.1:$PORT (parallel $MAXC, ctx $CTX)"
+"$RIPTIDE" bench --base-url "http://127.0.0.1:$PORT" --isl "$ISL" --osl "$OSL" --conc "$CONC" \
+    --label llama-server --hardware "$(uname -m)-$(nproc)cpu" --framework llama.cpp \
+    --out "$WORK/llama-rows.json" --store "$WORK/history.sqlite"
+"$RIPTIDE" report "$WORK/llama-rows.json" --format table
+"$RIPTIDE" report "$WORK/llama-rows.json" --format html --out "$WORK/llama-report.html"
+log "report: $WORK/llama-report.html"
