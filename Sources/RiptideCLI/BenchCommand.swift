@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RiptideBench
+import RiptideTokenizer
 
 /// `riptide bench`: the InferenceX client protocol (method §3) against any OpenAI-compatible server.
 struct BenchCommand: AsyncParsableCommand {
@@ -72,15 +73,22 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
-    /// Prompt tokenizer. Integration with RiptideTokenizer is two lines: `extension Tokenizer: PromptCodec {}`
-    /// and `return try path.map { try Tokenizer(contentsOf: URL(fileURLWithPath: $0)) } ?? Tokenizer.bundled()`.
+    /// The target model's tokenizer builds the prompts (method §3): `--tokenizer`, else DeepSeek-V4's.
     static func loadCodec(path: String?) throws -> any PromptCodec {
-        if let path {
-            throw ValidationError("--tokenizer \(path): the RiptideTokenizer.Tokenizer is not wired in yet")
+        do {
+            return TokenizerCodec(tokenizer: try path.map { try Tokenizer(contentsOf: URL(fileURLWithPath: $0)) } ?? Tokenizer.bundled())
+        } catch {
+            throw ValidationError("--tokenizer \(path ?? "bundled"): \(error)")
         }
-        FileHandle.standardError.write(Data("note: using the word stand-in tokenizer (\"t<id>\" words) until RiptideTokenizer lands\n".utf8))
-        return WordStandInCodec()
     }
+}
+
+/// RiptideTokenizer's BPE as the benchmark's prompt codec.
+struct TokenizerCodec: PromptCodec {
+    let tokenizer: Tokenizer
+    var vocabularySize: Int { tokenizer.vocabularySize }
+    func encode(_ text: String) -> [Int] { tokenizer.encode(text) }
+    func decode(_ ids: [Int]) -> String { tokenizer.decode(ids) }
 }
 
 /// Saves rows as points finish. Called from the runner's callback, hence the lock.

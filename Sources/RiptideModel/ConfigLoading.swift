@@ -25,9 +25,9 @@ extension ModelConfig {
         for key in keys.keys.sorted() where key.hasPrefix("dspark_") || key.hasPrefix("engram_") || key == "kv_source_layers" {
             throw fail("key '\(key)' belongs to a later DeepSeek-V4 variant (DSpark / engram / KV sharing) that this engine does not implement")
         }
-        var reader = KeyReader(keys: keys, fail: fail)
+        let reader = KeyReader(keys: keys, fail: fail)
         let rope = try reader.object("rope_scaling", required: false)
-        var ropeReader = KeyReader(keys: rope ?? [:], fail: { fail("rope_scaling: " + $0) })
+        let ropeReader = KeyReader(keys: rope ?? [:], fail: { fail("rope_scaling: " + $0) })
         self.init(
             vocabSize: try reader.int("vocab_size"),
             dim: try reader.int("hidden_size"),
@@ -67,7 +67,7 @@ extension ModelConfig {
             bosTokenId: try reader.int("bos_token_id", default: 0),
             eosTokenId: try reader.int("eos_token_id", default: 1))
         if let quant = try reader.object("quantization_config", required: false) {
-            var q = KeyReader(keys: quant, fail: { fail("quantization_config: " + $0) })
+            let q = KeyReader(keys: quant, fail: { fail("quantization_config: " + $0) })
             if let fmt = try q.string("fmt", required: false), fmt != "e4m3" { throw fail("quantization_config.fmt '\(fmt)' is not supported (only e4m3)") }
             if let fmt = try q.string("scale_fmt", required: false), fmt != "ue8m0" { throw fail("quantization_config.scale_fmt '\(fmt)' is not supported (only ue8m0)") }
             if let block = try q.intArray("weight_block_size", required: false), block != [128, 128] {

@@ -47,7 +47,7 @@ struct Attention {
 
     /// x [T, D] (normed, bf16) → [T, D]. `positions[i]` is row i's position in its sequence.
     func forward(_ x: [Float], positions: [Int], segments: [Segment], states: [AttentionState]) -> [Float] {
-        let t = positions.count, d = headDim, dim = config.dim
+        let t = positions.count, d = headDim
         // §4.3 query and window-KV path, row-wise over the whole batch.
         var qr = quantizedLinear(wqA, x, count: t)
         rmsNormRows(&qr, width: config.qLoraRank, weight: qNorm, eps: eps)
