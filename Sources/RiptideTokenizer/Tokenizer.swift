@@ -45,7 +45,7 @@ public final class Tokenizer: Sendable {
             byteIds[b] = UInt32(id)
         }
 
-        var merges = MergeTable(capacity: file.merges.count)
+        let merges = MergeTable(capacity: file.merges.count)
         for (rank, (left, right)) in file.merges.enumerated() {
             guard let l = file.vocab[left], let r = file.vocab[right], let m = file.vocab[left + right] else {
                 throw bad("merge #\(rank) \"\(left) \(right)\" refers to a token missing from model.vocab")
@@ -95,34 +95,33 @@ public final class Tokenizer: Sendable {
         var ids: [Int] = []
         if text.isEmpty { return ids }
         ids.reserveCapacity(text.count / 3 + 4)
-        var scratch = pool.take()
-        added.split(text, 0..<text.count, onText: { segment in
-            encodeSegment(text, segment, &scratch, &ids)
-        }, onToken: { ids.append($0) })
+        let scratch = pool.take()
+        byteIds.withUnsafeBufferPointer { byteIds in
+            added.split(text, 0..<text.count, onText: { segment in
+                encodeSegment(text, segment, scratch, byteIds.baseAddress!, &ids)
+            }, onToken: { ids.append($0) })
+        }
         pool.put(scratch)
         return ids
     }
 
-    private func encodeSegment(_ text: UnsafeBufferPointer<UInt8>, _ segment: Range<Int>,
-                               _ scratch: inout Scratch, _ ids: inout [Int]) {
-        let merges = self.merges, byteIds = self.byteIds
-        // Move the pre-tokenizer out so the closure may mutate the rest of `scratch`.
-        var pre = scratch.pre
-        scratch.pre = PreTokenizer()
-        pre.split(text, segment) { start, end in
+    /// Pre-tokenizes one segment without added tokens and BPE-encodes each piece.
+    private func encodeSegment(_ text: UnsafeBufferPointer<UInt8>, _ segment: Range<Int>, _ scratch: Scratch,
+                               _ byteIds: UnsafePointer<UInt32>, _ ids: inout [Int]) {
+        let merges = self.merges, bpe = scratch.bpe, cache = scratch.cache
+        scratch.pre.split(text, segment) { start, end in
             let word = UnsafeBufferPointer(rebasing: text[start..<end])
             if word.count == 1 { ids.append(Int(byteIds[Int(word[0])])); return }
             guard word.count <= WordCache.maxWordBytes else {
-                scratch.bpe.encode(word, byteIds: byteIds, merges: merges, into: &ids)
+                bpe.encode(word, byteIds: byteIds, merges: merges, into: &ids)
                 return
             }
             let h = WordCache.hash(word)
-            if scratch.cache.lookup(word, hash: h, into: &ids) { return }
+            if cache.lookup(word, hash: h, into: &ids) { return }
             let first = ids.count
-            scratch.bpe.encode(word, byteIds: byteIds, merges: merges, into: &ids)
-            scratch.cache.insert(word, hash: h, ids: ids[first...])
+            bpe.encode(word, byteIds: byteIds, merges: merges, into: &ids)
+            cache.insert(word, hash: h, ids: ids[first...])
         }
-        scratch.pre = pre
     }
 
     // MARK: Decoding
@@ -151,10 +150,10 @@ public final class Tokenizer: Sendable {
 
 /// Reusable encode buffers. `ScratchPool` lends one set at a time; a concurrent caller that
 /// finds it lent out builds its own, so encodes never wait on each other.
-struct Scratch {
-    var pre = PreTokenizer()
-    var bpe = BPEWorkspace()
-    var cache = WordCache()
+final class Scratch {
+    let pre = PreTokenizer()
+    let bpe = BPEWorkspace()
+    let cache = WordCache()
 }
 
 final class ScratchPool: @unchecked Sendable {
