@@ -2,7 +2,7 @@
 /// bridging 250k values to NSNumber/NSString and casting them back; this builds plain Swift values.
 /// Objects keep their members in order as (key, value) pairs: the large ones (vocab) are only
 /// iterated, the small ones are searched linearly.
-enum JSONValue {
+indirect enum JSONValue {
     case null
     case bool(Bool)
     case number(Double, isInteger: Bool)
