@@ -18,6 +18,15 @@ final class PreTokenizer {
 
     deinit { scalars.deallocate(); classes.deallocate(); offsets.deallocate() }
 
+    /// Drops buffers grown for a very long text (over 4M bytes; 13 bytes per input byte) so a pooled
+    /// scratch does not pin them.
+    func shrinkIfLarge() {
+        guard capacity > 1 << 22 else { return }
+        scalars.deallocate(); classes.deallocate(); offsets.deallocate()
+        capacity = 0
+        scalars = .allocate(capacity: 1); classes = .allocate(capacity: 1); offsets = .allocate(capacity: 1)
+    }
+
     /// Calls `emit(start, end)` with the byte range of every final piece of `text[range]`.
     func split(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ emit: (Int, Int) -> Void) {
         let n = decode(text, range)

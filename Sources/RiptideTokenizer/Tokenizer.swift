@@ -176,6 +176,7 @@ final class ScratchPool: @unchecked Sendable {
     }
 
     func put(_ s: Scratch) {
+        s.pre.shrinkIfLarge()
         lock.lock()
         spare = s
         lock.unlock()
