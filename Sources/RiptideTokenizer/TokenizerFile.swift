@@ -16,6 +16,9 @@ struct TokenizerFile {
     var merges: [(String, String)] = []
     var addedTokens: [AddedToken] = []
 
+    /// Ids index dense tables; anything this large is a corrupt file, not a real vocabulary.
+    static let maxId = 1 << 24
+
     static let expectedSplits = [
         #"\p{N}{1,3}"#,
         "[\u{4E00}-\u{9FA5}\u{3040}-\u{309F}\u{30A0}-\u{30FF}]+",
@@ -57,7 +60,9 @@ struct TokenizerFile {
         guard let rawVocab = model["vocab"]?.object else { throw bad("missing model.vocab object") }
         vocab.reserveCapacity(rawVocab.count)
         for (token, value) in rawVocab {
-            guard let id = value.int, id >= 0 else { throw bad("model.vocab[\"\(token)\"] is not a non-negative integer") }
+            guard let id = value.int, id >= 0, id < Self.maxId else {
+                throw bad("model.vocab[\"\(token)\"] is not an integer id in 0..<\(Self.maxId)")
+            }
             vocab.append((token, id))
         }
         guard let rawMerges = model["merges"]?.array else { throw bad("missing model.merges array") }
@@ -78,8 +83,8 @@ struct TokenizerFile {
         if let rawAdded = top["added_tokens"], !rawAdded.isNull {
             guard let list = rawAdded.array else { throw bad("added_tokens is not an array") }
             for (i, t) in list.enumerated() {
-                guard let id = t["id"]?.int, id >= 0, let content = t["content"]?.string, !content.isEmpty else {
-                    throw bad("added_tokens[\(i)] needs an integer \"id\" and a non-empty \"content\"")
+                guard let id = t["id"]?.int, id >= 0, id < Self.maxId, let content = t["content"]?.string, !content.isEmpty else {
+                    throw bad("added_tokens[\(i)] needs an integer \"id\" in 0..<\(Self.maxId) and a non-empty \"content\"")
                 }
                 for flag in ["lstrip", "rstrip", "single_word"] where t[flag]?.bool == true {
                     throw unsupported("added_tokens[\(i)] (\(content)) has \(flag) = true")
