@@ -1,20 +1,24 @@
 /// A small JSON parser for tokenizer.json. Foundation's JSONSerialization spends most of its time
 /// bridging 250k values to NSNumber/NSString and casting them back; this builds plain Swift values.
-/// Objects keep their members in order as (key, value) pairs: the large ones (vocab) are only
-/// iterated, the small ones are searched linearly.
-indirect enum JSONValue {
+/// Objects keep their members in order as parallel key and value arrays: the large ones (vocab)
+/// are only iterated, the small ones are searched linearly.
+enum JSONValue {
     case null
     case bool(Bool)
     case number(Double, isInteger: Bool)
     case string(String)
     case array([JSONValue])
-    case object([(String, JSONValue)])
+    case object(keys: [String], values: [JSONValue])
 
     subscript(key: String) -> JSONValue? {
-        guard case .object(let members) = self else { return nil }
-        return members.first { $0.0 == key }?.1
+        guard case .object(let keys, let values) = self, let i = keys.firstIndex(of: key) else { return nil }
+        return values[i]
     }
-    var object: [(String, JSONValue)]? { if case .object(let m) = self { return m }; return nil }
+    /// Members in file order.
+    var object: Zip2Sequence<[String], [JSONValue]>? {
+        if case .object(let k, let v) = self { return zip(k, v) }
+        return nil
+    }
     var array: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
     var string: String? { if case .string(let s) = self { return s }; return nil }
     var bool: Bool? { if case .bool(let b) = self { return b }; return nil }
@@ -68,9 +72,10 @@ struct JSONReader {
         switch b[i] {
         case UInt8(ascii: "{"):
             i += 1
-            var members: [(String, JSONValue)] = []
+            var keys: [String] = []
+            var values: [JSONValue] = []
             skipSpace()
-            if i < b.count && b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            if i < b.count && b[i] == UInt8(ascii: "}") { i += 1; return .object(keys: keys, values: values) }
             while true {
                 skipSpace()
                 guard i < b.count && b[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -78,11 +83,12 @@ struct JSONReader {
                 skipSpace()
                 guard i < b.count && b[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 i += 1
-                members.append((key, try value(depth: depth + 1)))
+                keys.append(key)
+                values.append(try value(depth: depth + 1))
                 skipSpace()
                 guard i < b.count else { throw fail("unterminated object") }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                if b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                if b[i] == UInt8(ascii: "}") { i += 1; return .object(keys: keys, values: values) }
                 throw fail("expected ',' or '}'")
             }
         case UInt8(ascii: "["):

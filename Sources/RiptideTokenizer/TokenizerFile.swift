@@ -43,8 +43,8 @@ struct TokenizerFile {
         } catch {
             throw TokenizerError(.invalidJSON, path: path, "\(error)")
         }
-        guard let root = json.object else { throw bad("top level is not a JSON object") }
-        let top = JSONValue.object(root)
+        guard json.object != nil else { throw bad("top level is not a JSON object") }
+        let top = json
 
         // Model: byte-level BPE without byte fallback or subword affixes.
         guard let model = top["model"], model.object != nil else { throw bad("missing \"model\" object") }
@@ -58,7 +58,7 @@ struct TokenizerFile {
         }
         if let dropout = model["dropout"]?.double, dropout > 0 { throw unsupported("model.dropout") }
         guard let rawVocab = model["vocab"]?.object else { throw bad("missing model.vocab object") }
-        vocab.reserveCapacity(rawVocab.count)
+        vocab.reserveCapacity(rawVocab.underestimatedCount)
         for (token, value) in rawVocab {
             guard let id = value.int, id >= 0, id < Self.maxId else {
                 throw bad("model.vocab[\"\(token)\"] is not an integer id in 0..<\(Self.maxId)")
