@@ -2,87 +2,90 @@
 ///
 /// Semantics match HF `tokenizers`: start from one symbol per byte, then repeatedly merge the
 /// adjacent pair with the lowest merge rank, the leftmost one on ties, until no pair merges.
-/// Symbols live in a doubly linked list over fixed slots; `rank[i]` caches the rank of the pair
-/// (slot i, its successor), so each merge costs two table lookups. Short words pick the best pair
-/// with a linear scan; long ones (long CJK runs, identifiers) use a binary heap to stay O(n log n).
-struct BPEWorkspace {
-    private var sym: [UInt32] = []
-    private var merged: [UInt32] = []
-    private var rank: [UInt32] = []
-    private var next: [Int32] = []
-    private var prev: [Int32] = []
+/// `rank[i]`/`merged[i]` cache the rule for the pair (symbol i, symbol i+1), so a merge costs two
+/// table lookups. Short words keep symbols contiguous and pick the best pair by a linear scan;
+/// long ones (CJK runs, long identifiers) use a linked list and a binary heap, O(n log n).
+/// Buffers are raw memory owned by this object: no retain/release or uniqueness checks inside.
+final class BPEWorkspace {
+    static let linearLimit = 64
+
+    private var capacity = 0
+    private var sym: UnsafeMutablePointer<UInt32>
+    private var merged: UnsafeMutablePointer<UInt32>
+    private var rank: UnsafeMutablePointer<UInt32>
+    private var next: UnsafeMutablePointer<Int32>
+    private var prev: UnsafeMutablePointer<Int32>
     private var heap: [UInt64] = []  // rank << 32 | slot, min-heap
 
-    static let linearLimit = 48
+    init() {
+        sym = .allocate(capacity: 1); merged = .allocate(capacity: 1); rank = .allocate(capacity: 1)
+        next = .allocate(capacity: 1); prev = .allocate(capacity: 1)
+        reserve(256)
+    }
+
+    deinit { free() }
+
+    private func free() {
+        sym.deallocate(); merged.deallocate(); rank.deallocate(); next.deallocate(); prev.deallocate()
+    }
+
+    private func reserve(_ n: Int) {
+        guard n > capacity else { return }
+        free()
+        capacity = max(n, 2 * capacity)
+        sym = .allocate(capacity: capacity); merged = .allocate(capacity: capacity)
+        rank = .allocate(capacity: capacity)
+        next = .allocate(capacity: capacity); prev = .allocate(capacity: capacity)
+    }
 
     /// Appends the ids of `word` (raw bytes) to `out`.
-    mutating func encode(_ word: UnsafeBufferPointer<UInt8>, byteIds: [UInt32],
-                         merges: MergeTable, into out: inout [Int]) {
+    func encode(_ word: UnsafeBufferPointer<UInt8>, byteIds: UnsafePointer<UInt32>,
+                merges: MergeTable, into out: inout [Int]) {
         let n = word.count
         if n == 0 { return }
         if n == 1 { out.append(Int(byteIds[Int(word[0])])); return }
-        if sym.count < n {
-            let cap = max(n, 64)
-            sym = .init(repeating: 0, count: cap); merged = sym; rank = sym
-            next = .init(repeating: 0, count: cap); prev = next
+        reserve(n)
+        for i in 0..<n { sym[i] = byteIds[Int(word[i])] }
+        for i in 0..<(n - 1) { (rank[i], merged[i]) = merges.lookup(sym[i], sym[i + 1]) }
+        rank[n - 1] = MergeTable.noRank
+        if n <= Self.linearLimit {
+            let m = mergeLinear(n, merges)
+            for i in 0..<m { out.append(Int(sym[i])) }
+        } else {
+            mergeHeap(n, merges)
+            var i: Int32 = 0
+            while i >= 0 { out.append(Int(sym[Int(i)])); i = next[Int(i)] }
         }
+    }
+
+    /// Contiguous symbols; returns the final symbol count.
+    private func mergeLinear(_ count: Int, _ merges: MergeTable) -> Int {
+        var n = count
+        while n > 1 {
+            var best = MergeTable.noRank
+            var i = -1
+            for k in 0..<(n - 1) where rank[k] < best { best = rank[k]; i = k }
+            if i < 0 { break }
+            sym[i] = merged[i]
+            // Drop symbol i+1 and the pair rule that started there.
+            let tail = n - i - 2
+            if tail > 0 {
+                (sym + i + 1).update(from: sym + i + 2, count: tail)
+                (rank + i + 1).update(from: rank + i + 2, count: tail)
+                (merged + i + 1).update(from: merged + i + 2, count: tail)
+            }
+            n -= 1
+            if i + 1 < n { (rank[i], merged[i]) = merges.lookup(sym[i], sym[i + 1]) } else { rank[i] = MergeTable.noRank }
+            if i > 0 { (rank[i - 1], merged[i - 1]) = merges.lookup(sym[i - 1], sym[i]) }
+        }
+        return n
+    }
+
+    private func mergeHeap(_ n: Int, _ merges: MergeTable) {
         for i in 0..<n {
-            sym[i] = byteIds[Int(word[i])]
             next[i] = i + 1 < n ? Int32(i + 1) : -1
             prev[i] = Int32(i - 1)
         }
-        for i in 0..<(n - 1) {
-            (rank[i], merged[i]) = merges.lookup(sym[i], sym[i + 1])
-        }
-        rank[n - 1] = MergeTable.noRank
-        if n <= Self.linearLimit {
-            mergeLinear(merges)
-        } else {
-            mergeHeap(n, merges)
-        }
-        var i: Int32 = 0
-        while i >= 0 {
-            out.append(Int(sym[Int(i)]))
-            i = next[Int(i)]
-        }
-    }
-
-    /// Merge slot i with its successor and refresh the ranks of the two pairs that changed.
-    @inline(__always)
-    private mutating func apply(_ i: Int, _ merges: MergeTable) {
-        let j = Int(next[i])
-        sym[i] = merged[i]
-        let after = next[j]
-        next[i] = after
-        if after >= 0 {
-            prev[Int(after)] = Int32(i)
-            (rank[i], merged[i]) = merges.lookup(sym[i], sym[Int(after)])
-        } else {
-            rank[i] = MergeTable.noRank
-        }
-        rank[j] = MergeTable.noRank
-        let p = prev[i]
-        if p >= 0 {
-            (rank[Int(p)], merged[Int(p)]) = merges.lookup(sym[Int(p)], sym[i])
-        }
-    }
-
-    private mutating func mergeLinear(_ merges: MergeTable) {
-        while true {
-            var best = MergeTable.noRank
-            var bestSlot = -1
-            var i: Int32 = 0
-            while i >= 0 {
-                let r = rank[Int(i)]
-                if r < best { best = r; bestSlot = Int(i) }
-                i = next[Int(i)]
-            }
-            if bestSlot < 0 { return }
-            apply(bestSlot, merges)
-        }
-    }
-
-    private mutating func mergeHeap(_ n: Int, _ merges: MergeTable) {
         heap.removeAll(keepingCapacity: true)
         for i in 0..<n where rank[i] != MergeTable.noRank { push(rank[i], i) }
         while let top = pop() {
@@ -91,14 +94,27 @@ struct BPEWorkspace {
             // Stale entry: the pair at slot i changed since it was queued. Ranks are unique per
             // pair, so an equal rank means the very same pair is still there.
             if rank[i] != r { continue }
-            apply(i, merges)
-            if rank[i] != MergeTable.noRank { push(rank[i], i) }
-            let p = prev[i]
-            if p >= 0 && rank[Int(p)] != MergeTable.noRank { push(rank[Int(p)], Int(p)) }
+            let j = Int(next[i])
+            sym[i] = merged[i]
+            let after = next[j]
+            next[i] = after
+            rank[j] = MergeTable.noRank
+            if after >= 0 {
+                prev[Int(after)] = Int32(i)
+                (rank[i], merged[i]) = merges.lookup(sym[i], sym[Int(after)])
+                if rank[i] != MergeTable.noRank { push(rank[i], i) }
+            } else {
+                rank[i] = MergeTable.noRank
+            }
+            let p = Int(prev[i])
+            if p >= 0 {
+                (rank[p], merged[p]) = merges.lookup(sym[p], sym[i])
+                if rank[p] != MergeTable.noRank { push(rank[p], p) }
+            }
         }
     }
 
-    private mutating func push(_ r: UInt32, _ slot: Int) {
+    private func push(_ r: UInt32, _ slot: Int) {
         heap.append(UInt64(r) << 32 | UInt64(slot))
         var c = heap.count - 1
         while c > 0 {
@@ -109,7 +125,7 @@ struct BPEWorkspace {
         }
     }
 
-    private mutating func pop() -> UInt64? {
+    private func pop() -> UInt64? {
         guard let last = heap.popLast() else { return nil }
         if heap.isEmpty { return last }
         let top = heap[0]

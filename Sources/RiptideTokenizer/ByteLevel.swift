@@ -17,10 +17,10 @@ enum ByteLevel {
         return table
     }()
 
-    /// scalar value → byte, for the 256 scalars above; everything else is absent.
-    static let scalarToByte: [UInt32: UInt8] = {
-        var map: [UInt32: UInt8] = [:]
-        for (b, s) in byteToScalar.enumerated() { map[s.value] = UInt8(b) }
+    /// scalar value → byte + 1 for the 256 scalars above (all below U+0144); 0 means absent.
+    static let scalarToByte: [UInt16] = {
+        var map = [UInt16](repeating: 0, count: 0x144)
+        for (b, s) in byteToScalar.enumerated() { map[Int(s.value)] = UInt16(b) + 1 }
         return map
     }()
 
@@ -34,8 +34,8 @@ enum ByteLevel {
         var out: [UInt8] = []
         out.reserveCapacity(token.utf8.count)
         for s in token.unicodeScalars {
-            guard let b = scalarToByte[s.value] else { return nil }
-            out.append(b)
+            guard s.value < 0x144, scalarToByte[Int(s.value)] != 0 else { return nil }
+            out.append(UInt8(scalarToByte[Int(s.value)] - 1))
         }
         return out
     }

@@ -9,39 +9,52 @@
 /// "Isolated" means every match becomes its own piece and so does every gap between matches.
 /// A regex never sees past the end of its piece, so `(?!\S)` succeeds at a piece's end.
 /// (The final ByteLevel step with use_regex=false only remaps bytes; BPE works on raw bytes.)
-struct PreTokenizer {
-    private var scalars: [UInt32] = []
-    private var classes: [UInt8] = []
-    private var offsets: [Int] = []  // byte offset of scalar i; offsets[count] = end
+final class PreTokenizer {
+    // Per scalar of the current segment: value, class bits, byte offset (offsets[n] = end).
+    private var capacity = 0
+    private var scalars = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    private var classes = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    private var offsets = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+
+    deinit { scalars.deallocate(); classes.deallocate(); offsets.deallocate() }
+
+    /// Drops buffers grown for a very long text (over 4M bytes; 13 bytes per input byte) so a pooled
+    /// scratch does not pin them.
+    func shrinkIfLarge() {
+        guard capacity > 1 << 22 else { return }
+        scalars.deallocate(); classes.deallocate(); offsets.deallocate()
+        capacity = 0
+        scalars = .allocate(capacity: 1); classes = .allocate(capacity: 1); offsets = .allocate(capacity: 1)
+    }
 
     /// Calls `emit(start, end)` with the byte range of every final piece of `text[range]`.
-    mutating func split(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
-                        _ emit: (Int, Int) -> Void) {
+    func split(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ emit: (Int, Int) -> Void) {
         let n = decode(text, range)
-        scalars.withUnsafeBufferPointer { s in
-            classes.withUnsafeBufferPointer { c in
-                offsets.withUnsafeBufferPointer { o in
-                    let scan = Scanner(s: s, c: c)
-                    scan.digits(0, n) { a, b in
-                        scan.cjk(a, b) { a, b in
-                            scan.words(a, b) { a, b in emit(o[a], o[b]) }
-                        }
-                    }
-                }
+        let o = offsets
+        let scan = Scanner(s: scalars, c: classes)
+        scan.digits(0, n) { a, b in
+            scan.cjk(a, b) { a, b in
+                scan.words(a, b) { a, b in emit(o[a], o[b]) }
             }
         }
     }
 
     /// UTF-8 → scalar values, their classes and byte offsets. The input is a Swift string's UTF-8,
     /// hence valid, so no error handling is needed.
-    private mutating func decode(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int {
-        scalars.removeAll(keepingCapacity: true)
-        classes.removeAll(keepingCapacity: true)
-        offsets.removeAll(keepingCapacity: true)
+    private func decode(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int {
+        if range.count + 1 > capacity {  // at most one scalar per byte
+            scalars.deallocate(); classes.deallocate(); offsets.deallocate()
+            capacity = max(range.count + 1, 2 * capacity, 4096)
+            scalars = .allocate(capacity: capacity)
+            classes = .allocate(capacity: capacity)
+            offsets = .allocate(capacity: capacity)
+        }
+        let bmp = ScalarClass.bmpTable
         var i = range.lowerBound
         let end = range.upperBound
+        var n = 0
         while i < end {
-            offsets.append(i)
+            offsets[n] = i
             let b0 = UInt32(text[i])
             var v: UInt32
             if b0 < 0x80 {
@@ -56,18 +69,19 @@ struct PreTokenizer {
                     | UInt32(text[i + 2] & 0x3F) << 6 | UInt32(text[i + 3] & 0x3F)
                 i += 4
             }
-            scalars.append(v)
-            classes.append(ScalarClass.of(v))
+            scalars[n] = v
+            classes[n] = v < 0x10000 ? bmp[Int(v)] : ScalarClass.compute(Unicode.Scalar(v) ?? "\u{FFFD}")
+            n += 1
         }
-        offsets.append(end)
-        return scalars.count
+        offsets[n] = end
+        return n
     }
 }
 
 /// The three splitters over scalar index ranges [a, b).
 private struct Scanner {
-    let s: UnsafeBufferPointer<UInt32>
-    let c: UnsafeBufferPointer<UInt8>
+    let s: UnsafeMutablePointer<UInt32>
+    let c: UnsafeMutablePointer<UInt8>
 
     /// Split 1: `\p{N}{1,3}`, Isolated.
     @inline(__always)

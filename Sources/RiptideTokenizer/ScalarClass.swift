@@ -27,11 +27,12 @@ struct ScalarClass {
         return table
     }()
 
-    @inline(__always)
-    static func of(_ value: UInt32) -> UInt8 {
-        if value < 0x10000 { return bmp[Int(value)] }
-        return compute(Unicode.Scalar(value) ?? "\u{FFFD}")
-    }
+    /// The same table as raw memory for the decode loop (built once, never freed).
+    nonisolated(unsafe) static let bmpTable: UnsafePointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 0x10000)
+        p.initialize(from: bmp, count: 0x10000)
+        return UnsafePointer(p)
+    }()
 
     static func compute(_ s: Unicode.Scalar) -> UInt8 {
         let v = s.value

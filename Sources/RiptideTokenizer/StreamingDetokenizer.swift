@@ -5,7 +5,7 @@
 /// The concatenation of every `append` result plus `finish()` equals `tokenizer.decode(ids)`:
 /// UTF-8 decoding with U+FFFD replacement can be cut before any non-continuation byte without
 /// changing its output, and we only ever cut there.
-public struct StreamingDetokenizer {
+public struct StreamingDetokenizer: Sendable {
     private let tokenizer: Tokenizer
     private var pending: [UInt8] = []  // bytes not yet emitted: at most one incomplete character
 

@@ -10,7 +10,7 @@ public final class Tokenizer: Sendable {
     private let merges: MergeTable
     private let byteIds: [UInt32]            // id of the single-byte token for each byte
     private let added: AddedTokens
-    private let tokenIds: [String: Int]
+    private let tokenIds: TokenIndex
     private let tokens: [String?]            // id → token string (added tokens override vocab)
     private let decodeStart: [Int32]         // id → its bytes in decodeArena
     private let decodeArena: [UInt8]
@@ -25,32 +25,40 @@ public final class Tokenizer: Sendable {
         let path = url.path
         func bad(_ problem: String) -> TokenizerError { TokenizerError(.invalidFormat, path: path, problem) }
 
-        var size = (file.vocab.values.max() ?? -1) + 1
+        var size = 0
+        for (_, id) in file.vocab { size = max(size, id + 1) }
         for t in file.addedTokens { size = max(size, t.id + 1) }
         var tokens = [String?](repeating: nil, count: size)
-        for (token, id) in file.vocab { tokens[id] = token }
-        var tokenIds = file.vocab
-        var added = AddedTokens()
-        for t in file.addedTokens {
-            tokens[t.id] = t.content
-            tokenIds[t.content] = t.id
-            added.add(t.content, id: t.id, normalized: t.normalized)
+        var vocab = TokenIndex(capacity: file.vocab.count + file.addedTokens.count)
+        for (token, id) in file.vocab {
+            tokens[id] = token
+            vocab.set(token, id)
         }
+        guard vocab.count == file.vocab.count else { throw bad("model.vocab has duplicate tokens") }
 
         // Initial BPE symbols: one per byte, each must exist in the vocab.
         var byteIds = [UInt32](repeating: 0, count: 256)
         for b in 0..<256 {
             let s = String(Character(ByteLevel.byteToScalar[b]))
-            guard let id = file.vocab[s] else { throw bad("model.vocab lacks the byte-level token for byte \(b) (\"\(s)\")") }
+            guard let id = vocab.id(s) else { throw bad("model.vocab lacks the byte-level token for byte \(b) (\"\(s)\")") }
             byteIds[b] = UInt32(id)
         }
 
-        var merges = MergeTable(capacity: file.merges.count)
+        let merges = MergeTable(capacity: file.merges.count)
         for (rank, (left, right)) in file.merges.enumerated() {
-            guard let l = file.vocab[left], let r = file.vocab[right], let m = file.vocab[left + right] else {
+            guard let l = vocab.id(left), let r = vocab.id(right), let m = vocab.id(left + right) else {
                 throw bad("merge #\(rank) \"\(left) \(right)\" refers to a token missing from model.vocab")
             }
             merges.insert(left: UInt32(l), right: UInt32(r), rank: UInt32(rank), merged: UInt32(m))
+        }
+
+        // Lookups by string see added tokens first, as HF's token_to_id does.
+        var tokenIds = vocab
+        var added = AddedTokens()
+        for t in file.addedTokens {
+            tokens[t.id] = t.content
+            tokenIds.set(t.content, t.id)
+            added.add(t.content, id: t.id, normalized: t.normalized)
         }
 
         var start: [Int32] = [0]
@@ -76,7 +84,7 @@ public final class Tokenizer: Sendable {
         try Tokenizer(contentsOf: BundledTokenizer.url)
     }
 
-    public func id(forToken token: String) -> Int? { tokenIds[token] }
+    public func id(forToken token: String) -> Int? { tokenIds.id(token) }
 
     public func token(forId id: Int) -> String? {
         id >= 0 && id < tokens.count ? tokens[id] : nil
@@ -95,34 +103,33 @@ public final class Tokenizer: Sendable {
         var ids: [Int] = []
         if text.isEmpty { return ids }
         ids.reserveCapacity(text.count / 3 + 4)
-        var scratch = pool.take()
-        added.split(text, 0..<text.count, onText: { segment in
-            encodeSegment(text, segment, &scratch, &ids)
-        }, onToken: { ids.append($0) })
+        let scratch = pool.take()
+        byteIds.withUnsafeBufferPointer { byteIds in
+            added.split(text, 0..<text.count, onText: { segment in
+                encodeSegment(text, segment, scratch, byteIds.baseAddress!, &ids)
+            }, onToken: { ids.append($0) })
+        }
         pool.put(scratch)
         return ids
     }
 
-    private func encodeSegment(_ text: UnsafeBufferPointer<UInt8>, _ segment: Range<Int>,
-                               _ scratch: inout Scratch, _ ids: inout [Int]) {
-        let merges = self.merges, byteIds = self.byteIds
-        // Move the pre-tokenizer out so the closure may mutate the rest of `scratch`.
-        var pre = scratch.pre
-        scratch.pre = PreTokenizer()
-        pre.split(text, segment) { start, end in
+    /// Pre-tokenizes one segment without added tokens and BPE-encodes each piece.
+    private func encodeSegment(_ text: UnsafeBufferPointer<UInt8>, _ segment: Range<Int>, _ scratch: Scratch,
+                               _ byteIds: UnsafePointer<UInt32>, _ ids: inout [Int]) {
+        let merges = self.merges, bpe = scratch.bpe, cache = scratch.cache
+        scratch.pre.split(text, segment) { start, end in
             let word = UnsafeBufferPointer(rebasing: text[start..<end])
             if word.count == 1 { ids.append(Int(byteIds[Int(word[0])])); return }
             guard word.count <= WordCache.maxWordBytes else {
-                scratch.bpe.encode(word, byteIds: byteIds, merges: merges, into: &ids)
+                bpe.encode(word, byteIds: byteIds, merges: merges, into: &ids)
                 return
             }
             let h = WordCache.hash(word)
-            if scratch.cache.lookup(word, hash: h, into: &ids) { return }
+            if cache.lookup(word, hash: h, into: &ids) { return }
             let first = ids.count
-            scratch.bpe.encode(word, byteIds: byteIds, merges: merges, into: &ids)
-            scratch.cache.insert(word, hash: h, ids: ids[first...])
+            bpe.encode(word, byteIds: byteIds, merges: merges, into: &ids)
+            cache.insert(word, hash: h, ids: ids[first...])
         }
-        scratch.pre = pre
     }
 
     // MARK: Decoding
@@ -151,10 +158,10 @@ public final class Tokenizer: Sendable {
 
 /// Reusable encode buffers. `ScratchPool` lends one set at a time; a concurrent caller that
 /// finds it lent out builds its own, so encodes never wait on each other.
-struct Scratch {
-    var pre = PreTokenizer()
-    var bpe = BPEWorkspace()
-    var cache = WordCache()
+final class Scratch {
+    let pre = PreTokenizer()
+    let bpe = BPEWorkspace()
+    let cache = WordCache()
 }
 
 final class ScratchPool: @unchecked Sendable {
@@ -169,6 +176,7 @@ final class ScratchPool: @unchecked Sendable {
     }
 
     func put(_ s: Scratch) {
+        s.pre.shrinkIfLarge()
         lock.lock()
         spare = s
         lock.unlock()

@@ -12,9 +12,12 @@ struct TokenizerFile {
         let normalized: Bool
     }
 
-    var vocab: [String: Int] = [:]
+    var vocab: [(String, Int)] = []
     var merges: [(String, String)] = []
     var addedTokens: [AddedToken] = []
+
+    /// Ids index dense tables; anything this large is a corrupt file, not a real vocabulary.
+    static let maxId = 1 << 24
 
     static let expectedSplits = [
         #"\p{N}{1,3}"#,
@@ -34,93 +37,94 @@ struct TokenizerFile {
             let reason = FileManager.default.fileExists(atPath: path) ? "\(error.localizedDescription)" : "no such file"
             throw TokenizerError(.unreadable, path: path, reason)
         }
-        let json: Any
+        let json: JSONValue
         do {
-            json = try JSONSerialization.jsonObject(with: data)
+            json = try data.withUnsafeBytes { try JSONReader.parse($0.bindMemory(to: UInt8.self)) }
         } catch {
-            // Foundation keeps the useful part ("Unexpected character at line 1…") in the debug text.
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-            throw TokenizerError(.invalidJSON, path: path, detail ?? error.localizedDescription)
+            throw TokenizerError(.invalidJSON, path: path, "\(error)")
         }
-        guard let root = json as? [String: Any] else { throw bad("top level is not a JSON object") }
+        guard json.object != nil else { throw bad("top level is not a JSON object") }
+        let top = json
 
         // Model: byte-level BPE without byte fallback or subword affixes.
-        guard let model = root["model"] as? [String: Any] else { throw bad("missing \"model\" object") }
-        if let type = model["type"] as? String, type != "BPE" {
+        guard let model = top["model"], model.object != nil else { throw bad("missing \"model\" object") }
+        if let type = model["type"]?.string, type != "BPE" {
             throw unsupported("model type \"\(type)\" (only BPE)")
         }
-        if model["byte_fallback"] as? Bool == true { throw unsupported("model.byte_fallback = true") }
-        if model["ignore_merges"] as? Bool == true { throw unsupported("model.ignore_merges = true") }
+        if model["byte_fallback"]?.bool == true { throw unsupported("model.byte_fallback = true") }
+        if model["ignore_merges"]?.bool == true { throw unsupported("model.ignore_merges = true") }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
-            if let s = model[key] as? String, !s.isEmpty { throw unsupported("model.\(key) = \"\(s)\"") }
+            if let s = model[key]?.string, !s.isEmpty { throw unsupported("model.\(key) = \"\(s)\"") }
         }
-        if let dropout = model["dropout"] as? Double, dropout > 0 { throw unsupported("model.dropout") }
-        guard let rawVocab = model["vocab"] as? [String: Any] else { throw bad("missing model.vocab object") }
-        vocab.reserveCapacity(rawVocab.count)
+        if let dropout = model["dropout"]?.double, dropout > 0 { throw unsupported("model.dropout") }
+        guard let rawVocab = model["vocab"]?.object else { throw bad("missing model.vocab object") }
+        vocab.reserveCapacity(rawVocab.underestimatedCount)
         for (token, value) in rawVocab {
-            guard let id = value as? Int, id >= 0 else { throw bad("model.vocab[\"\(token)\"] is not a non-negative integer") }
-            vocab[token] = id
+            guard let id = value.int, id >= 0, id < Self.maxId else {
+                throw bad("model.vocab[\"\(token)\"] is not an integer id in 0..<\(Self.maxId)")
+            }
+            vocab.append((token, id))
         }
-        guard let rawMerges = model["merges"] as? [Any] else { throw bad("missing model.merges array") }
+        guard let rawMerges = model["merges"]?.array else { throw bad("missing model.merges array") }
         merges.reserveCapacity(rawMerges.count)
         for (i, entry) in rawMerges.enumerated() {
-            if let s = entry as? String {  // "left right"
+            if let s = entry.string {  // "left right"
                 let parts = s.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2 else { throw bad("model.merges[\(i)] \"\(s)\" is not two tokens separated by one space") }
                 merges.append((String(parts[0]), String(parts[1])))
-            } else if let pair = entry as? [String], pair.count == 2 {  // newer ["left", "right"] form
-                merges.append((pair[0], pair[1]))
+            } else if let pair = entry.array, pair.count == 2, let l = pair[0].string, let r = pair[1].string {
+                merges.append((l, r))  // newer ["left", "right"] form
             } else {
                 throw bad("model.merges[\(i)] is neither \"a b\" nor [\"a\", \"b\"]")
             }
         }
 
         // Added tokens.
-        if let rawAdded = root["added_tokens"] {
-            guard let list = rawAdded as? [[String: Any]] else { throw bad("added_tokens is not an array of objects") }
+        if let rawAdded = top["added_tokens"], !rawAdded.isNull {
+            guard let list = rawAdded.array else { throw bad("added_tokens is not an array") }
             for (i, t) in list.enumerated() {
-                guard let id = t["id"] as? Int, id >= 0, let content = t["content"] as? String, !content.isEmpty else {
-                    throw bad("added_tokens[\(i)] needs an integer \"id\" and a non-empty \"content\"")
+                guard let id = t["id"]?.int, id >= 0, id < Self.maxId, let content = t["content"]?.string, !content.isEmpty else {
+                    throw bad("added_tokens[\(i)] needs an integer \"id\" in 0..<\(Self.maxId) and a non-empty \"content\"")
                 }
-                for flag in ["lstrip", "rstrip", "single_word"] where t[flag] as? Bool == true {
+                for flag in ["lstrip", "rstrip", "single_word"] where t[flag]?.bool == true {
                     throw unsupported("added_tokens[\(i)] (\(content)) has \(flag) = true")
                 }
-                let special = t["special"] as? Bool ?? false
-                addedTokens.append(AddedToken(id: id, content: content, normalized: t["normalized"] as? Bool ?? !special))
+                let special = t["special"]?.bool ?? false
+                addedTokens.append(AddedToken(id: id, content: content, normalized: t["normalized"]?.bool ?? !special))
             }
         }
 
-        try Self.checkPipeline(root, unsupported)
+        try Self.checkPipeline(top, unsupported)
     }
 
     /// Normalizer, pre-tokenizer and decoder must be the DeepSeek-V4 ones.
-    private static func checkPipeline(_ root: [String: Any], _ unsupported: (String) -> TokenizerError) throws {
-        if let norm = root["normalizer"] as? [String: Any] {
-            let empty = norm["type"] as? String == "Sequence" && (norm["normalizers"] as? [Any])?.isEmpty == true
+    private static func checkPipeline(_ root: JSONValue, _ unsupported: (String) -> TokenizerError) throws {
+        if let norm = root["normalizer"], !norm.isNull {
+            let empty = norm["type"]?.string == "Sequence" && norm["normalizers"]?.array?.isEmpty == true
             guard empty else { throw unsupported("normalizer (only none or an empty Sequence)") }
         }
-        guard let pre = root["pre_tokenizer"] as? [String: Any], pre["type"] as? String == "Sequence",
-              let steps = pre["pretokenizers"] as? [[String: Any]], steps.count == 4 else {
+        guard let pre = root["pre_tokenizer"], pre["type"]?.string == "Sequence",
+              let steps = pre["pretokenizers"]?.array, steps.count == 4 else {
             throw unsupported("pre_tokenizer (expected the DeepSeek-V4 Sequence of 3 Splits + ByteLevel)")
         }
         for (i, expected) in expectedSplits.enumerated() {
             let step = steps[i]
-            let pattern = (step["pattern"] as? [String: Any])?["Regex"] as? String
-            guard step["type"] as? String == "Split", pattern == expected,
-                  step["behavior"] as? String == "Isolated", step["invert"] as? Bool != true else {
+            let pattern = step["pattern"]?["Regex"]?.string
+            guard step["type"]?.string == "Split", pattern == expected,
+                  step["behavior"]?.string == "Isolated", step["invert"]?.bool != true else {
                 throw unsupported("pre_tokenizer step \(i) is not the expected Split (pattern \(pattern ?? "none"))")
             }
         }
         let byteLevel = steps[3]
-        guard byteLevel["type"] as? String == "ByteLevel", byteLevel["add_prefix_space"] as? Bool != true,
-              byteLevel["use_regex"] as? Bool == false else {
+        guard byteLevel["type"]?.string == "ByteLevel", byteLevel["add_prefix_space"]?.bool != true,
+              byteLevel["use_regex"]?.bool == false else {
             throw unsupported("pre_tokenizer step 3 (expected ByteLevel, add_prefix_space false, use_regex false)")
         }
-        guard (root["decoder"] as? [String: Any])?["type"] as? String == "ByteLevel" else {
+        guard root["decoder"]?["type"]?.string == "ByteLevel" else {
             throw unsupported("decoder (only ByteLevel)")
         }
-        if let post = root["post_processor"] as? [String: Any], post["type"] as? String != "ByteLevel" {
-            throw unsupported("post_processor \(post["type"] ?? "?") (only ByteLevel, which adds no tokens)")
+        if let post = root["post_processor"], !post.isNull, post["type"]?.string != "ByteLevel" {
+            throw unsupported("post_processor \(post["type"]?.string ?? "?") (only ByteLevel, which adds no tokens)")
         }
     }
 }

@@ -1,22 +1,40 @@
 import Foundation  // memcmp
 
 /// Memo of word bytes → token ids. Natural text repeats a small set of words, so most pieces skip
-/// the merge loop entirely. Keys and values live in two arenas; the index is open addressing on a
-/// 64-bit hash. When full it is simply cleared (cheap, and keeps recent words hot).
-struct WordCache {
+/// the merge loop entirely. Keys and values live in two fixed arenas; the index is open addressing
+/// on a 64-bit hash. When full it is simply cleared (cheap, and keeps recent words hot).
+/// Raw storage: lookups sit on the per-word hot path and must not retain or bounds-check.
+final class WordCache {
     static let maxWordBytes = 128
-    private static let slots = 1 << 15              // index size; at most half is used
+    private static let slots = 1 << 16               // index size; at most half is used
     private static let maxEntries = slots / 2
-    private static let maxArena = 1 << 20
+    private static let keyArenaSize = 1 << 20
+    private static let valArenaSize = 1 << 19
 
-    private var hashes = [UInt64](repeating: 0, count: slots)  // 0 marks a free slot
-    private var entry = [Int32](repeating: 0, count: slots)     // index into starts
-    private var keyStart: [Int32] = [0]                          // entry e: keyArena[keyStart[e]..<keyStart[e+1]]
-    private var valStart: [Int32] = [0]
-    private var keyArena: [UInt8] = []
-    private var valArena: [Int32] = []
+    private let hashes: UnsafeMutablePointer<UInt64>  // 0 marks a free slot
+    private let entry: UnsafeMutablePointer<Int32>    // slot → entry index
+    private let keyStart: UnsafeMutablePointer<Int32> // entry e: keys[keyStart[e]..<keyStart[e+1]]
+    private let valStart: UnsafeMutablePointer<Int32>
+    private let keys: UnsafeMutablePointer<UInt8>
+    private let vals: UnsafeMutablePointer<Int32>
+    private var count = 0
 
-    init() {}
+    init() {
+        hashes = .allocate(capacity: Self.slots)
+        hashes.initialize(repeating: 0, count: Self.slots)
+        entry = .allocate(capacity: Self.slots)
+        keyStart = .allocate(capacity: Self.maxEntries + 1)
+        valStart = .allocate(capacity: Self.maxEntries + 1)
+        keyStart[0] = 0
+        valStart[0] = 0
+        keys = .allocate(capacity: Self.keyArenaSize)
+        vals = .allocate(capacity: Self.valArenaSize)
+    }
+
+    deinit {
+        hashes.deallocate(); entry.deallocate(); keyStart.deallocate(); valStart.deallocate()
+        keys.deallocate(); vals.deallocate()
+    }
 
     @inline(__always)
     static func hash(_ p: UnsafeBufferPointer<UInt8>) -> UInt64 {
@@ -46,11 +64,8 @@ struct WordCache {
             if stored == h {
                 let e = Int(entry[i])
                 let ks = Int(keyStart[e]), ke = Int(keyStart[e + 1])
-                if ke - ks == word.count && keyArena.withUnsafeBufferPointer({
-                    memcmp($0.baseAddress! + ks, word.baseAddress!, word.count) == 0
-                }) {
-                    let vs = Int(valStart[e]), ve = Int(valStart[e + 1])
-                    for k in vs..<ve { out.append(Int(valArena[k])) }
+                if ke - ks == word.count && memcmp(keys + ks, word.baseAddress!, word.count) == 0 {
+                    for k in Int(valStart[e])..<Int(valStart[e + 1]) { out.append(Int(vals[k])) }
                     return true
                 }
             }
@@ -58,27 +73,26 @@ struct WordCache {
         }
     }
 
-    mutating func insert(_ word: UnsafeBufferPointer<UInt8>, hash h: UInt64, ids: ArraySlice<Int>) {
-        let entries = keyStart.count - 1
-        if entries >= Self.maxEntries || keyArena.count + word.count > Self.maxArena
-            || valArena.count + ids.count > Self.maxArena {
+    func insert(_ word: UnsafeBufferPointer<UInt8>, hash h: UInt64, ids: ArraySlice<Int>) {
+        if count >= Self.maxEntries || Int(keyStart[count]) + word.count > Self.keyArenaSize
+            || Int(valStart[count]) + ids.count > Self.valArenaSize {
             clear()
         }
         var i = Int(truncatingIfNeeded: h >> 17) & (Self.slots - 1)
         while hashes[i] != 0 { i = (i + 1) & (Self.slots - 1) }
         hashes[i] = h
-        entry[i] = Int32(keyStart.count - 1)
-        keyArena.append(contentsOf: word)
-        for id in ids { valArena.append(Int32(id)) }
-        keyStart.append(Int32(keyArena.count))
-        valStart.append(Int32(valArena.count))
+        entry[i] = Int32(count)
+        let ks = Int(keyStart[count]), vs = Int(valStart[count])
+        (keys + ks).update(from: word.baseAddress!, count: word.count)
+        var v = vs
+        for id in ids { vals[v] = Int32(id); v += 1 }
+        count += 1
+        keyStart[count] = Int32(ks + word.count)
+        valStart[count] = Int32(v)
     }
 
-    private mutating func clear() {
-        for i in hashes.indices { hashes[i] = 0 }
-        keyStart.removeAll(keepingCapacity: true); keyStart.append(0)
-        valStart.removeAll(keepingCapacity: true); valStart.append(0)
-        keyArena.removeAll(keepingCapacity: true)
-        valArena.removeAll(keepingCapacity: true)
+    private func clear() {
+        hashes.update(repeating: 0, count: Self.slots)
+        count = 0
     }
 }

@@ -78,6 +78,7 @@ private func loadError(_ url: URL) -> TokenizerError? {
         (#"{"model": {"type": "WordPiece", "vocab": {}}}"#, .unsupported, "WordPiece"),
         (#"{"model": {"type": "BPE", "vocab": {"a": "x"}, "merges": []}}"#, .invalidFormat, "vocab"),
         (#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b c"]}}"#, .invalidFormat, "merges[0]"),
+        (#"{"model": {"type": "BPE", "vocab": {"a": 99999999999}, "merges": []}}"#, .invalidFormat, "vocab"),
         (#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": null}"#, .unsupported, "pre_tokenizer"),
     ]
     for (json, kind, mention) in cases {
