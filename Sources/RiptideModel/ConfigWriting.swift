@@ -26,6 +26,23 @@ extension ModelConfig {
             "quantization_config": ["activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
                                     "scale_fmt": "ue8m0", "weight_block_size": [128, 128]],
         ]
-        return try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return Data((renderJSON(object, indent: "") + "\n").utf8)
+    }
+}
+
+/// Pretty JSON with sorted keys that keeps floats as floats (`10.0`, `1e-06`), as Python's
+/// json.dump writes the official configs; transformers' typed config classes reject `10` for a float.
+private func renderJSON(_ value: Any, indent: String) -> String {
+    let inner = indent + "  "
+    switch value {
+    case let b as Bool: return b ? "true" : "false"
+    case let i as Int: return String(i)
+    case let d as Double: return d.isFinite ? "\(d)" : "null"
+    case let s as String: return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    case let a as [Any]: return "[" + a.map { renderJSON($0, indent: inner) }.joined(separator: ", ") + "]"
+    case let o as [String: Any]:
+        let members = o.keys.sorted().map { "\(inner)\"\($0)\": \(renderJSON(o[$0]!, indent: inner))" }
+        return "{\n" + members.joined(separator: ",\n") + "\n\(indent)}"
+    default: preconditionFailure("unsupported JSON value \(value)")
     }
 }
