@@ -7,7 +7,7 @@
 # 1. pip-downloads the llama-cpp-python sdist and builds its vendored llama.cpp `llama-server`
 #    with cmake (CPU only, no curl), cached under WORK.
 # 2. Model: --gguf takes a GGUF as is; --hf-dir converts a Hugging Face-layout checkpoint (e.g. one
-#    written by `riptide init-model`, once it exists) with the vendored convert_hf_to_gguf.py;
+#    written by `riptide init-model --preset tiny-real`) with the vendored convert_hf_to_gguf.py;
 #    --tiny-random (default) writes a tiny random LLaMA GGUF with tools/bench/make_tiny_gguf.py.
 # 3. Starts llama-server on 127.0.0.1 (free port, --parallel = max conc), waits for /health,
 #    runs `riptide bench`, then `riptide report` (table + HTML), and stops the server.
@@ -55,9 +55,14 @@ log "llama-server: $SERVER"
 case "$MODE" in
     gguf) MODEL=$GGUF;;
     hf)
+        # llama.cpp's own converter (it handles `riptide init-model` checkpoints, e.g. --preset tiny-real).
+        # Its requirements file pins torch from download.pytorch.org, which is not reachable here:
+        # install what the conversion needs from PyPI instead and use the vendored gguf-py.
         MODEL=$WORK/model-from-hf.gguf
-        pip install -q -r "$WORK/src/vendor/llama.cpp/requirements/requirements-convert_hf_to_gguf.txt"
-        python3 "$WORK/src/vendor/llama.cpp/convert_hf_to_gguf.py" "$HF_DIR" --outfile "$MODEL" --outtype f16;;
+        python3 -c "import torch" 2>/dev/null || pip install -q torch
+        python3 -c "import transformers, sentencepiece" 2>/dev/null || pip install -q transformers sentencepiece
+        PYTHONPATH="$WORK/src/vendor/llama.cpp/gguf-py" python3 "$WORK/src/vendor/llama.cpp/convert_hf_to_gguf.py" \
+            "$HF_DIR" --outfile "$MODEL" --outtype f16;;
     tiny)
         MODEL=$WORK/tiny-random.gguf
         [ -f "$MODEL" ] || PYTHONPATH="$WORK/src/vendor/llama.cpp/gguf-py:${PYTHONPATH:-}" \
