@@ -24,7 +24,9 @@ enum ReferenceModels {
         let weights = SyntheticWeights(config: config, seed: 0)
         try! SafetensorsWriter.writeSharded(config.expectedTensors, to: dir, maxShardBytes: 2048 << 20, metadata: ["format": "pt"], produce: weights.bytes)
         try! config.huggingFaceJSON().write(to: dir.appendingPathComponent("config.json"))
-        return try! Transformer(directory: dir)
+        let model = try! Transformer(directory: dir)
+        try? FileManager.default.removeItem(at: dir)  // the mappings stay valid after unlinking
+        return model
     }
 }
 
