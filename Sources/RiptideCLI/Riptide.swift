@@ -7,6 +7,6 @@ struct Riptide: AsyncParsableCommand {
         abstract: "Serve and benchmark DeepSeek-V4-class models on CPU.",
         subcommands: [
             GenerateCommand.self, LogitsCommand.self, InitModelCommand.self, InspectCommand.self,
-            TokenizeCommand.self, BenchTokenizerCommand.self,
+            TokenizeCommand.self, BenchTokenizerCommand.self, RooflineCommand.self, BenchKernelsCommand.self,
         ])
 }
