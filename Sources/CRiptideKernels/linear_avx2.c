@@ -55,10 +55,10 @@ static void dequant_segment(const rk_weights *w, long p, long s0, long pairs, fl
                 ws[(2 * kp + rk_slot_parity(q)) * 32 + rk_slot_row(q)] = rk_e4m3_value(b[q]) * s;
         } else if (f == RK_FP4) {
             const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + k / 32) * 32;
-            for (int q = 0; q < 64; q++) {
-                uint8_t nib = q < 32 ? b[q] & 15 : b[q - 32] >> 4;
-                int r = rk_slot_row(q);
-                ws[(2 * kp + rk_slot_parity(q)) * 32 + r] = rk_e2m1_value(nib) * rk_e8m0_value(sb[r]);
+            for (int j = 0; j < 32; j++) {
+                int r = j / 2, par = j & 1;
+                ws[(2 * kp + par) * 32 + r] = rk_e2m1_value(b[j] & 15) * rk_e8m0_value(sb[r]);
+                ws[(2 * kp + par) * 32 + r + 16] = rk_e2m1_value(b[j] >> 4) * rk_e8m0_value(sb[r + 16]);
             }
         } else {   // BF16: [2][16 rows][2 inputs]
             const uint16_t *h = (const uint16_t *)b;

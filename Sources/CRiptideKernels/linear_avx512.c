@@ -1,5 +1,5 @@
 // AVX-512 (BF16 + VBMI) linear kernels. Weights are expanded to bf16 in registers — e4m3 with two
-// 128-entry byte lookups (vpermt2b), e2m1 with two 16-entry lookups (vpshufb) — and multiplied with
+// 128-entry byte lookups (vpermt2b), e2m1 with a 16-entry word lookup (vpermw) — and multiplied with
 // vdpbf16ps (fp32 accumulation). FP8/FP4 values and the FP8-quantized activation are exact in bf16,
 // so every product is exact; scales are applied per group in fp32 (FP8: 128 inputs, FP4: 32).
 // Output tile: 32 rows (two zmm of 16 fp32 lanes) × MT activation rows; x pairs are broadcast.
@@ -11,17 +11,14 @@
 enum { SF_NONE = 9 };
 
 static uint8_t fp8_lo[128], fp8_hi[128];   // bf16 bytes of e4m3 magnitude codes 0..127
-static uint8_t fp4_lo[16], fp4_hi[16];     // bf16 bytes of the 16 signed e2m1 codes
+static uint16_t fp4_bf16[32];              // bf16 of the 16 signed e2m1 codes, twice (vpermw reads 5 bits)
 
 __attribute__((constructor)) static void init_tables(void) {
     for (int c = 0; c < 128; c++) {
         uint16_t b = c == 127 ? 0x7FC0 : rk_bf16_of(rk_e4m3_value((uint8_t)c));
         fp8_lo[c] = (uint8_t)b; fp8_hi[c] = (uint8_t)(b >> 8);
     }
-    for (int c = 0; c < 16; c++) {
-        uint16_t b = rk_bf16_of(rk_e2m1_value((uint8_t)c));
-        fp4_lo[c] = (uint8_t)b; fp4_hi[c] = (uint8_t)(b >> 8);
-    }
+    for (int c = 0; c < 32; c++) fp4_bf16[c] = rk_bf16_of(rk_e2m1_value((uint8_t)(c & 15)));
 }
 
 typedef struct {
@@ -37,13 +34,12 @@ typedef struct {
     int first;             // 1: start the sums at zero
 } tile_args;
 
-typedef struct { __m512i lo8[2], hi8[2], lo4, hi4; } luts;
+typedef struct { __m512i lo8[2], hi8[2], t4; } luts;
 
 static inline __attribute__((always_inline)) T512 void load_luts(luts *L) {
     L->lo8[0] = _mm512_loadu_si512(fp8_lo); L->lo8[1] = _mm512_loadu_si512(fp8_lo + 64);
     L->hi8[0] = _mm512_loadu_si512(fp8_hi); L->hi8[1] = _mm512_loadu_si512(fp8_hi + 64);
-    L->lo4 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)fp4_lo));
-    L->hi4 = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)fp4_hi));
+    L->t4 = _mm512_loadu_si512(fp4_bf16);
 }
 
 // One step (2 inputs × 32 rows) → w0 (rows 0..15), w1 (rows 16..31) as bf16 pairs.
@@ -55,11 +51,10 @@ static inline __attribute__((always_inline)) T512 void decode(int wf, const luts
         hi = _mm512_permutex2var_epi8(L->hi8[0], b, L->hi8[1]);
         hi = _mm512_ternarylogic_epi32(hi, b, _mm512_set1_epi8((char)0x80), 0xF8);  // hi | (b & 0x80)
     } else if (wf == RK_FP4) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)p), m = _mm256_set1_epi8(0x0F);
-        __m512i idx = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, m)),
-                                         _mm256_and_si256(_mm256_srli_epi16(v, 4), m), 1);
-        lo = _mm512_shuffle_epi8(L->lo4, idx);
-        hi = _mm512_shuffle_epi8(L->hi4, idx);
+        __m512i v = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)p));   // byte j → word j
+        *w0 = _mm512_permutexvar_epi16(_mm512_and_si512(v, _mm512_set1_epi16(15)), L->t4);
+        *w1 = _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 4), L->t4);
+        return;
     } else {
         *w0 = _mm512_loadu_si512(p); *w1 = _mm512_loadu_si512(p + 64);
         return;
@@ -87,37 +82,47 @@ static inline __attribute__((always_inline)) T512 void tile(const int wf, const 
     }
     const int32_t *x32 = (const int32_t *)t->x + t->kb0 * 64;   // pairs as 32-bit words
     for (long g0 = 0; g0 < t->pairs; g0 += G) {
-        __m512 acc[2][6];
-        for (int m = 0; m < MT; m++) { acc[0][m] = _mm512_setzero_ps(); acc[1][m] = _mm512_setzero_ps(); }
-        for (long kp = g0; kp < g0 + G; kp++) {
-            __m512i w0, w1;
-            decode(wf, &L, t->w + kp * step, &w0, &w1);
-            for (int m = 0; m < MT; m++) {
-                __m512i xv = _mm512_set1_epi32(x32[m * (t->kpad / 2) + kp]);
-                acc[0][m] = _mm512_dpbf16_ps(acc[0][m], (__m512bh)w0, (__m512bh)xv);
-                acc[1][m] = _mm512_dpbf16_ps(acc[1][m], (__m512bh)w1, (__m512bh)xv);
+        // With few rows the vdpbf16ps latency chains limit; MT ≤ 2 alternates two sets of sums.
+        const int SETS = MT <= 2 ? 2 : 1;
+        __m512 acc[2][2][6];
+        for (int u = 0; u < SETS; u++)
+            for (int m = 0; m < MT; m++) { acc[u][0][m] = _mm512_setzero_ps(); acc[u][1][m] = _mm512_setzero_ps(); }
+        for (long kp = g0; kp < g0 + G; kp += SETS) {
+            for (int u = 0; u < SETS; u++) {
+                __m512i w0, w1;
+                decode(wf, &L, t->w + (kp + u) * step, &w0, &w1);
+                for (int m = 0; m < MT; m++) {
+                    __m512i xv = _mm512_set1_epi32(x32[m * (t->kpad / 2) + kp + u]);
+                    acc[u][0][m] = _mm512_dpbf16_ps(acc[u][0][m], (__m512bh)w0, (__m512bh)xv);
+                    acc[u][1][m] = _mm512_dpbf16_ps(acc[u][1][m], (__m512bh)w1, (__m512bh)xv);
+                }
             }
         }
+        if (SETS == 2)
+            for (int m = 0; m < MT; m++) {
+                acc[0][0][m] = _mm512_add_ps(acc[0][0][m], acc[SETS - 1][0][m]);
+                acc[0][1][m] = _mm512_add_ps(acc[0][1][m], acc[SETS - 1][1][m]);
+            }
         long kb = t->kb0 + g0 / 64;
         if (sf == RK_FP8) {
             float s = t->sw8[kb];
             for (int m = 0; m < MT; m++) {
                 __m512 sc = _mm512_set1_ps(s * t->xs[m * xb + kb]);
-                tot[0][m] = _mm512_fmadd_ps(acc[0][m], sc, tot[0][m]);
-                tot[1][m] = _mm512_fmadd_ps(acc[1][m], sc, tot[1][m]);
+                tot[0][m] = _mm512_fmadd_ps(acc[0][0][m], sc, tot[0][m]);
+                tot[1][m] = _mm512_fmadd_ps(acc[0][1][m], sc, tot[1][m]);
             }
         } else if (sf == RK_FP4) {
             const uint8_t *sb = t->sw4 + (t->kb0 * 4 + g0 / 16) * 32;
             __m512 s0 = e8m0_vec(sb), s1 = e8m0_vec(sb + 16);
             for (int m = 0; m < MT; m++) {
                 __m512 a = _mm512_set1_ps(t->xs[m * xb + kb]);
-                tot[0][m] = _mm512_fmadd_ps(acc[0][m], _mm512_mul_ps(s0, a), tot[0][m]);
-                tot[1][m] = _mm512_fmadd_ps(acc[1][m], _mm512_mul_ps(s1, a), tot[1][m]);
+                tot[0][m] = _mm512_fmadd_ps(acc[0][0][m], _mm512_mul_ps(s0, a), tot[0][m]);
+                tot[1][m] = _mm512_fmadd_ps(acc[0][1][m], _mm512_mul_ps(s1, a), tot[1][m]);
             }
         } else {
             for (int m = 0; m < MT; m++) {
-                tot[0][m] = _mm512_add_ps(acc[0][m], tot[0][m]);
-                tot[1][m] = _mm512_add_ps(acc[1][m], tot[1][m]);
+                tot[0][m] = _mm512_add_ps(acc[0][0][m], tot[0][m]);
+                tot[1][m] = _mm512_add_ps(acc[0][1][m], tot[1][m]);
             }
         }
     }
@@ -175,12 +180,14 @@ T512 void rk_linear_avx512(const rk_weights *w, const rk_activations *a, long p0
             if (fused) { t.w = pw + s0 * step; fns = f == RK_FP8 ? fused8 : fused4; mt = 4; }
             else if (f == RK_BF16) { t.w = pw + s0 * step; fns = plain; mt = 6; }
             else { decode_segment(f, pw + s0 * step, t.pairs, dec); t.w = dec; fns = f == RK_FP8 ? dec8 : dec4; mt = 6; }
-            for (long m0 = 0; m0 < M; m0 += mt) {
-                long n = M - m0 < mt ? M - m0 : mt;
+            long tiles = (M + mt - 1) / mt;                      // balanced tiles: 8 rows → 4 + 4, not 6 + 2
+            for (long i = 0, m0 = 0; i < tiles; i++) {
+                long n = (M - m0) / (tiles - i) + ((M - m0) % (tiles - i) != 0);
                 t.x = a->xq + m0 * w->kpad;
                 t.xs = a->xs ? a->xs + m0 * kb : 0;
                 t.tot = tot + m0 * 32;
                 fns[n](&t);
+                m0 += n;
             }
         }
         rk_store_panel(w, a, p, tot);

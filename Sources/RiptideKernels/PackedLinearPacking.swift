@@ -70,11 +70,10 @@ extension PackedLinear {
         let src = codes.bindMemory(to: UInt8.self).baseAddress!
         for p in 0..<panels {
             let panelBase = p * (kp / 2) * 32
-            for s in 0..<64 {
-                let row = 32 * p + slotRow[s]
+            for s in 0..<64 {   // nibble slot s: byte s % 32, high nibble when s ≥ 32
+                let row = 32 * p + 16 * (s / 32) + (s % 32) / 2, par = s & 1
                 guard row < rows else { continue }
-                let rowBase = src + row * (cols / 2), par = slotParity[s]
-                let byteInStep = s & 31, shift: UInt8 = s < 32 ? 0 : 4
+                let rowBase = src + row * (cols / 2), byteInStep = s % 32, shift: UInt8 = s < 32 ? 0 : 4
                 for kpair in 0..<(cols / 2) {
                     let nib = (rowBase[kpair] >> (par == 0 ? 0 : 4)) & 0xF   // input 2·kpair + par
                     dst[panelBase + kpair * 32 + byteInStep] |= nib << shift

@@ -9,10 +9,9 @@ extension PackedLinear {
         case .fp8:
             let s = slotOf[2 * j + (k & 1)]
             return e4m3ToFloat(weights.load(fromByteOffset: (p * (kp / 2) + k / 2) * 64 + s, as: UInt8.self))
-        case .fp4:
-            let s = slotOf[2 * j + (k & 1)]
-            let b = weights.load(fromByteOffset: (p * (kp / 2) + k / 2) * 32 + (s & 31), as: UInt8.self)
-            return e2m1ToFloat(s < 32 ? b & 0xF : b >> 4)
+        case .fp4:   // byte 2·(j % 16) + parity; high nibble for rows 16..31
+            let b = weights.load(fromByteOffset: (p * (kp / 2) + k / 2) * 32 + 2 * (j % 16) + (k & 1), as: UInt8.self)
+            return e2m1ToFloat(j < 16 ? b & 0xF : b >> 4)
         case .bf16:
             let lane = (j / 16) * 32 + (j % 16) * 2 + (k & 1)
             return bf16ToFloat(weights.load(fromByteOffset: 2 * ((p * (kp / 2) + k / 2) * 64 + lane), as: UInt16.self))

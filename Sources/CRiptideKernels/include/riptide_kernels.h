@@ -29,7 +29,8 @@ void rk_pool_destroy(rk_pool *pool);
 // Weights W [n, k] are repacked in panels of 32 output rows; kpad = k rounded up to 128,
 // npad = n rounded up to 32 (padding is zero). Inside a panel, step kp covers inputs 2kp, 2kp+1:
 //   FP8 : 64 bytes per step (e4m3 codes, byte order = rk_slot_row/rk_slot_parity)
-//   FP4 : 32 bytes per step: byte j holds slot j (low nibble) and slot 32+j (high nibble)
+//   FP4 : 32 bytes per step: byte j holds row j/2 (low nibble) and row 16 + j/2 (high nibble),
+//         input parity j%2 (so a zero-extend + vpermw gives the bf16 pairs directly)
 //   BF16: 128 bytes per step: [2][16 rows][2 inputs] bf16, rows 0..15 then 16..31
 //   F32 : 128 bytes per input k: [32 rows] fp32 (no pairing)
 // Scales: FP8 fp32 [ceil(n/128)][kpad/128] (2^(e-127)); FP4 E8M0 bytes [npad/32][kpad/32][32 rows].
