@@ -29,11 +29,11 @@ extension PackedLinear {
         for r in 0..<rb { for c in 0..<(kp / 128) { sp[r * (kp / 128) + c] = e8m0ToFloat(scaleBytes[r * cb + c]) } }
         let dst = weights.assumingMemoryBound(to: UInt8.self)
         let src = codes.bindMemory(to: UInt8.self).baseAddress!
-        for p in 0..<panels {
+        WorkerPool.shared.parallelFor(panels) { p, _ in   // panels are independent
             let panelBase = p * (kp / 2) * 64
             for s in 0..<64 {
                 let row = 32 * p + slotRow[s]
-                guard row < rows else { continue }
+                if row >= rows { continue }
                 let rowBase = src + row * cols
                 var k = slotParity[s], o = panelBase + s
                 while k < cols { dst[o] = rowBase[k]; k += 2; o += 64 }
@@ -68,7 +68,7 @@ extension PackedLinear {
         }
         let dst = weights.assumingMemoryBound(to: UInt8.self)
         let src = codes.bindMemory(to: UInt8.self).baseAddress!
-        for p in 0..<panels {
+        WorkerPool.shared.parallelFor(panels) { p, _ in
             let panelBase = p * (kp / 2) * 32
             for s in 0..<64 {   // nibble slot s: byte s % 32, high nibble when s ≥ 32
                 let row = 32 * p + 16 * (s / 32) + (s % 32) / 2, par = s & 1
@@ -80,6 +80,11 @@ extension PackedLinear {
                 }
             }
         }
+    }
+
+    /// FP4 weight with scales already decoded to Float (as `WeightMatrix.Storage.fp4` keeps them).
+    public convenience init(fp4Codes codes: UnsafeRawBufferPointer, scales: [Float], rows: Int, cols: Int) throws {
+        try self.init(fp4Codes: codes, scaleBytes: try e8m0Bytes(scales), rows: rows, cols: cols)
     }
 
     /// bf16 weight [rows, cols] as raw bits.
