@@ -18,6 +18,19 @@ double rk_probe_read(const float *p, long count, int passes) {
     return (double)t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
 }
 
+__attribute__((target("avx512f")))
+double rk_probe_read512(const float *p, long count, int passes) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int pass = 0; pass < passes; pass++)
+        for (long i = 0; i + 64 <= count; i += 64) {
+            a0 = _mm512_add_ps(a0, _mm512_load_ps(p + i));
+            a1 = _mm512_add_ps(a1, _mm512_load_ps(p + i + 16));
+            a2 = _mm512_add_ps(a2, _mm512_load_ps(p + i + 32));
+            a3 = _mm512_add_ps(a3, _mm512_load_ps(p + i + 48));
+        }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
 double rk_probe_fma_f32(long iters) {
     __m256 acc[12], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
     for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps((float)i);

@@ -31,7 +31,7 @@ func printRoofline(_ r: Roofline) {
     func f(_ v: Double?) -> String { v.map { String(format: "%8.1f", $0) } ?? "     n/a" }
     print("roofline (median of \(r.repeats), \(r.threads) threads, \(r.bufferMiB) MiB read buffer)")
     print("                        1 thread   all threads")
-    print("  DRAM read GB/s        \(f(r.readGBps1T))   \(f(r.readGBpsAll))")
+    print("  DRAM read GB/s        \(f(r.readGBps1T))   \(f(r.readGBpsAll))   (best run \(String(format: "%.1f", r.readGBpsAllBest)))")
     print("  FP32 FMA GFLOP/s      \(f(r.fmaGflops1T))   \(f(r.fmaGflopsAll))")
     print("  BF16 dot GFLOP/s      \(f(r.bf16DotGflops1T))   \(f(r.bf16DotGflopsAll))")
 }

@@ -6,8 +6,9 @@ import Glibc
 /// This machine's measured limits (`riptide roofline`): medians over `repeats` runs.
 public struct Roofline: Codable, Sendable {
     public var threads: Int
-    public var readGBps1T: Double          // DRAM read stream, 1 thread (GB = 1e9 bytes)
-    public var readGBpsAll: Double         // all threads
+    public var readGBps1T: Double          // DRAM read stream, 1 thread (GB = 1e9 bytes), median
+    public var readGBpsAll: Double         // all threads, median
+    public var readGBpsAllBest: Double     // all threads, best run: the limit the kernels' %read uses
     public var fmaGflops1T: Double         // fp32 FMA peak (FLOP = mul + add counted as 2)
     public var fmaGflopsAll: Double
     public var bf16DotGflops1T: Double?    // vdpbf16ps peak (2 FLOPs per bf16 product); nil without AVX-512 BF16
@@ -33,7 +34,7 @@ nonisolated(unsafe) var probeSink = 0.0
 
 public enum RooflineProbe {
     /// Read bandwidth over a `mib` MiB buffer (much larger than L3), 1 thread and all threads.
-    public static func readBandwidth(mib: Int, repeats: Int, pool: WorkerPool) -> (one: Double, all: Double) {
+    public static func readBandwidth(mib: Int, repeats: Int, pool: WorkerPool) -> (one: Double, all: Double, allBest: Double) {
         let count = mib << 18                                      // floats
         let buf = UnsafeMutablePointer<Float>(OpaquePointer(UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)))
         defer { UnsafeMutableRawPointer(buf).deallocate() }
@@ -42,18 +43,23 @@ public enum RooflineProbe {
         var one: [Double] = [], all: [Double] = []
         for _ in 0..<repeats {
             var t = monotonicSeconds()
-            probeSink += rk_probe_read(buf, count, 1)
+            probeSink += read(buf, count)
             one.append(bytes / (monotonicSeconds() - t) / 1e9)
             let parts = pool.threads, per = count / parts / 32 * 32
             t = monotonicSeconds()
             pool.parallelFor(parts) { i, _ in
                 let n = i == parts - 1 ? count - i * per : per
-                let s = rk_probe_read(buf + i * per, n, 1)
+                let s = read(buf + i * per, n)
                 if s == -1 { probeSink += s }
             }
             all.append(bytes / (monotonicSeconds() - t) / 1e9)
         }
-        return (median(one), median(all))
+        return (median(one), median(all), all.max()!)
+    }
+
+    /// zmm loads where available (as the spec's bw.c), else ymm.
+    static func read(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
+        KernelPath.available.contains(.avx512) ? rk_probe_read512(p, n, 1) : rk_probe_read(p, n, 1)
     }
 
     /// Runs `probe(iterations)` on 1 thread and on every thread; returns GFLOP/s (median).
@@ -83,7 +89,7 @@ public enum RooflineProbe {
         if KernelPath.available.contains(.avx512) {
             bf16 = compute(repeats: repeats, pool: pool, flopsPerIteration: 12 * 32 * 2) { rk_probe_dot_bf16($0) }
         }
-        return Roofline(threads: pool.threads, readGBps1T: bw.one, readGBpsAll: bw.all, fmaGflops1T: fma.one,
+        return Roofline(threads: pool.threads, readGBps1T: bw.one, readGBpsAll: bw.all, readGBpsAllBest: bw.allBest, fmaGflops1T: fma.one,
                         fmaGflopsAll: fma.all, bf16DotGflops1T: bf16?.one, bf16DotGflopsAll: bf16?.all,
                         bufferMiB: mib, repeats: repeats)
     }

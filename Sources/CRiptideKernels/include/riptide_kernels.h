@@ -74,7 +74,8 @@ void rk_quantize_fp8_rows(const float *x, long m, long k, long kpad, uint16_t *x
 void rk_convert_rows(const float *x, long m, long k, long kpad, uint16_t *xq, float *xf, int round_xf);
 
 // ---- roofline probes ----
-double rk_probe_read(const float *p, long count, int passes);  // returns a checksum; streams p
+double rk_probe_read(const float *p, long count, int passes);  // returns a checksum; streams p (ymm)
+double rk_probe_read512(const float *p, long count, int passes); // same with zmm loads (AVX-512 only)
 double rk_probe_fma_f32(long iters);      // 12 chains of 8-lane FMA; returns checksum
 double rk_probe_dot_bf16(long iters);     // 12 chains of vdpbf16ps zmm (AVX-512 only)
 
