@@ -106,8 +106,9 @@ static void run_task(void *c, int task, int worker) {
 
 void rk_linear_run(rk_pool *pool, int path, const rk_weights *w, const rk_activations *a) {
     run_ctx r = {path, w, a, (w->n + 31) / 32, 1, pool};
-    // About 4 tasks per thread: enough to rebalance when a vCPU stalls, few enough to stay cheap.
-    long want = 4L * rk_pool_threads(pool);
+    // About 16 tasks per thread: a task claimed by a vCPU that the hypervisor then deschedules holds
+    // up the whole call, so tasks are kept small (a CAS each; panels are 7–230 KiB of weights).
+    long want = 16L * rk_pool_threads(pool);
     r.per = (r.panels + want - 1) / want;
     if (r.per < 1) r.per = 1;
     rk_pool_run(pool, (int)((r.panels + r.per - 1) / r.per), run_task, &r);

@@ -14,15 +14,10 @@ static inline float bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static inline float round_e4m3(float v) {
     uint32_t sign = v < 0.0f ? 0x80000000u : 0;
     float a = v < 0.0f ? -v : v;
-    float r;
-    if (a >= 0x1p-6f) {
-        uint32_t b = fbits(a);
-        b = (b + 0x7FFFFu + ((b >> 20) & 1)) & 0xFFF00000u;
-        r = bitsf(b);
-    } else {
-        volatile float t = a + 16384.0f;   // volatile: keep the rounding add
-        r = t - 16384.0f;
-    }
+    uint32_t b = fbits(a);
+    float normal = bitsf((b + 0x7FFFFu + ((b >> 20) & 1)) & 0xFFF00000u);
+    float sub = (a + 16384.0f) - 16384.0f;   // no -ffast-math here, so this stays two rounded ops
+    float r = a >= 0x1p-6f ? normal : sub;   // branch-free: the loop vectorizes
     return bitsf(fbits(r) | sign);
 }
 
@@ -42,17 +37,17 @@ void rk_quantize_fp8_rows(const float *x, long m, long k, long kpad, uint16_t *x
             float amax = 0;
             for (long i = s0; i < s1; i++) { float a = xr[i] < 0 ? -xr[i] : xr[i]; amax = a > amax ? a : amax; }
             float s = pow2_ceil_scale(amax);
+            float inv = 1.0f / s;   // exact (s is a normal power of two), so x·inv rounds exactly as x / s
             xs[r * blocks + b] = s;
-            for (long i = s0; i < s0 + 128; i++) {
-                float q = 0;
-                if (i < s1) {
-                    float v = xr[i] / s;
-                    v = v < -448.0f ? -448.0f : (v > 448.0f ? 448.0f : v);
-                    q = round_e4m3(v);
-                }
-                if (xq) xq[r * kpad + i] = (uint16_t)(fbits(q) >> 16);   // e4m3 values are exact in bf16
-                if (xf) xf[r * kpad + i] = q * s;
+            float q[128];
+            for (long i = 0; i < 128; i++) {
+                float v = s0 + i < s1 ? xr[s0 + i] * inv : 0.0f;
+                v = v < -448.0f ? -448.0f : (v > 448.0f ? 448.0f : v);
+                q[i] = round_e4m3(v);
             }
+            if (s1 < s0 + 128) for (long i = s1 - s0; i < 128; i++) q[i] = 0.0f;
+            if (xq) for (long i = 0; i < 128; i++) xq[r * kpad + s0 + i] = (uint16_t)(fbits(q[i]) >> 16);  // exact in bf16
+            if (xf) for (long i = 0; i < 128; i++) xf[r * kpad + s0 + i] = q[i] * s;
         }
     }
 }

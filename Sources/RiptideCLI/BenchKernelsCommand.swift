@@ -22,6 +22,7 @@ struct BenchKernelsCommand: ParsableCommand {
     @Option(help: "Total size of each kernel's weight pool, MiB.") var poolMib = 384
     @Option(name: .customLong("repeat"), help: "Rounds over all shapes (medians reported).") var repeatCount = 3
     @Option(help: "Also write the results as JSON to this path.") var json: String?
+    @Option(help: "Override every kernel's shape, e.g. 1024x7168 (with a small --pool-mib: the in-cache compute ceiling).") var shape: String?
 
     struct Row: Codable {
         var kernel: String, path: String, m: Int, n: Int, k: Int
@@ -106,7 +107,11 @@ struct BenchKernelsCommand: ParsableCommand {
     /// Model-like shapes: FP8 dense 4096×7168, FP4 expert 2048×7168, BF16 and FP32 4096×4096.
     struct Shape { let format: PackedLinear.Format; let n: Int; let k: Int; let poolMiB: Int }
     var benchShapes: [String: Shape] {
-        ["fp8": Shape(format: .fp8, n: 4096, k: 7168, poolMiB: poolMib), "fp4": Shape(format: .fp4, n: 2048, k: 7168, poolMiB: poolMib),
+        if let shape, case let d = shape.split(separator: "x").compactMap({ Int($0) }), d.count == 2 {
+            return ["fp8": Shape(format: .fp8, n: d[0], k: d[1], poolMiB: poolMib), "fp4": Shape(format: .fp4, n: d[0], k: d[1], poolMiB: poolMib),
+                    "bf16": Shape(format: .bf16, n: d[0], k: d[1], poolMiB: poolMib), "f32": Shape(format: .f32, n: d[0], k: d[1], poolMiB: poolMib)]
+        }
+        return ["fp8": Shape(format: .fp8, n: 4096, k: 7168, poolMiB: poolMib), "fp4": Shape(format: .fp4, n: 2048, k: 7168, poolMiB: poolMib),
          "bf16": Shape(format: .bf16, n: 4096, k: 4096, poolMiB: poolMib), "f32": Shape(format: .f32, n: 4096, k: 4096, poolMiB: poolMib)]
     }
 
