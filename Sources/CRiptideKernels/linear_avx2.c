@@ -42,6 +42,15 @@ typedef void (*f32_fn)(const float *, long, const float *, long, float *, int);
 DEFF(1) DEFF(2) DEFF(3) DEFF(4) DEFF(5) DEFF(6)
 static const f32_fn f32_tiles[7] = {0, f32_tile_1, f32_tile_2, f32_tile_3, f32_tile_4, f32_tile_5, f32_tile_6};
 
+static float e4m3_lut[256], e2m1_lut[16];   // exact values (NaN codes decode as their neighbours' pattern; unused)
+static uint8_t slot_off[64];                 // FP8 slot q → parity·32 + row inside a [2][32] pair block
+
+__attribute__((constructor)) static void init_luts(void) {
+    for (int c = 0; c < 256; c++) e4m3_lut[c] = rk_e4m3_value((uint8_t)c);
+    for (int c = 0; c < 16; c++) e2m1_lut[c] = rk_e2m1_value((uint8_t)c);
+    for (int q = 0; q < 64; q++) slot_off[q] = (uint8_t)(rk_slot_parity(q) * 32 + rk_slot_row(q));
+}
+
 // Dequantizes inputs [2·s0, 2·s0 + 2·pairs) of panel p into ws[k][32] (scales applied).
 static void dequant_segment(const rk_weights *w, long p, long s0, long pairs, float *ws) {
     const int f = w->format;
@@ -51,14 +60,17 @@ static void dequant_segment(const rk_weights *w, long p, long s0, long pairs, fl
         const uint8_t *b = pw + kp * rk_step_bytes(f);
         if (f == RK_FP8) {
             float s = ((const float *)w->scales)[(p / 4) * (w->kpad / 128) + k / 128];
-            for (int q = 0; q < 64; q++)
-                ws[(2 * kp + rk_slot_parity(q)) * 32 + rk_slot_row(q)] = rk_e4m3_value(b[q]) * s;
+            float *o = ws + 2 * kp * 32;
+            for (int q = 0; q < 64; q++) o[slot_off[q]] = e4m3_lut[b[q]] * s;
         } else if (f == RK_FP4) {
             const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + k / 32) * 32;
+            float sc[32];
+            for (int r = 0; r < 32; r++) sc[r] = rk_e8m0_value(sb[r]);
+            float *o = ws + 2 * kp * 32;
             for (int j = 0; j < 32; j++) {
                 int r = j / 2, par = j & 1;
-                ws[(2 * kp + par) * 32 + r] = rk_e2m1_value(b[j] & 15) * rk_e8m0_value(sb[r]);
-                ws[(2 * kp + par) * 32 + r + 16] = rk_e2m1_value(b[j] >> 4) * rk_e8m0_value(sb[r + 16]);
+                o[par * 32 + r] = e2m1_lut[b[j] & 15] * sc[r];
+                o[par * 32 + r + 16] = e2m1_lut[b[j] >> 4] * sc[r + 16];
             }
         } else {   // BF16: [2][16 rows][2 inputs]
             const uint16_t *h = (const uint16_t *)b;

@@ -15,7 +15,9 @@ static inline float rk_e2m1_value(uint8_t c) {
     static const float mag[8] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6};
     return (c & 8) ? -mag[c & 7] : mag[c & 7];
 }
-static inline float rk_e8m0_value(uint8_t e) { return e == 0 ? 0x1p-127f : __builtin_ldexpf(1.0f, (int)e - 127); }
+static inline float rk_e8m0_value(uint8_t e) {   // 2^(e-127) from its bits; byte 0 is the subnormal 2^-127
+    uint32_t b = e == 0 ? 0x00400000u : (uint32_t)e << 23; float f; memcpy(&f, &b, 4); return f;
+}
 static inline uint16_t rk_bf16_of(float f) {        // round to nearest even (finite f)
     uint32_t b; memcpy(&b, &f, 4);
     return (uint16_t)((b + 0x7FFFu + ((b >> 16) & 1)) >> 16);
