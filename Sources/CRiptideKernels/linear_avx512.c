@@ -92,8 +92,9 @@ static inline __attribute__((always_inline)) T512 void tile(const int wf, const 
         for (long kp = g0; kp < g0 + G; kp += SETS) {
             // Software prefetch: the decode keeps the core busy enough that the hardware prefetcher alone
             // does not keep enough lines in flight (weights streamed from DRAM; +10–20% at M = 1).
-            if (wf != RK_BF16 || MT <= 2) _mm_prefetch((const char *)(t->w + kp * step) + RK_PREFETCH(wf), _MM_HINT_T0);
             for (int u = 0; u < SETS; u++) {
+                if ((wf != RK_BF16 || MT <= 2) && (step >= 64 || u == 0))   // one prefetch per 64-byte line
+                    _mm_prefetch((const char *)(t->w + (kp + u) * step) + RK_PREFETCH(wf), _MM_HINT_T0);
                 __m512i w0, w1;
                 decode(wf, &L, t->w + (kp + u) * step, &w0, &w1);
                 for (int m = 0; m < MT; m++) {
