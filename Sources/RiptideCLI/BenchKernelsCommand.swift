@@ -54,24 +54,24 @@ struct BenchKernelsCommand: ParsableCommand {
             var reads: [Double] = []
             var times = [[Double]](repeating: [], count: ms.count)
             for round in 0..<repeatCount {
-            reads.append(RooflineProbe.readBandwidth(mib: 256, repeats: 3, pool: .shared).allBest)
-            for (mi, mm) in ms.enumerated() {
-                var x = [Float](repeating: 0, count: mm * l0.cols)
-                var s: UInt64 = 0x1234_5678
-                for i in x.indices { s = s &* 6364136223846793005 &+ 1442695040888963407; x[i] = Float(Int64(bitPattern: s) >> 40) * 0x1p-20 }
-                var y = [Float](repeating: 0, count: mm * l0.rows)
-                let flopsPerCall = 2 * Double(mm) * Double(l0.rows) * Double(l0.cols)
-                // Enough calls for ~0.3 s per round, at least one pass over the pool for small M.
-                let calls = max(3, min(pool.count * 2, Int(0.3 / max(flopsPerCall / 150e9, Double(l0.packedBytes) / 25e9))))
-                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
-                    if round == 0 { pool[0].apply(xp.baseAddress!, count: mm, into: yp.baseAddress!, path: kernelPath) }  // warm up
-                    for c in 0..<calls {
-                        let t = monotonicSeconds()
-                        pool[c % pool.count].apply(xp.baseAddress!, count: mm, into: yp.baseAddress!, path: kernelPath)
-                        times[mi].append(monotonicSeconds() - t)
-                    }
-                } }
-            }
+                reads.append(RooflineProbe.readBandwidth(mib: 256, repeats: 3, pool: .shared).allBest)
+                for (mi, mm) in ms.enumerated() {
+                    var x = [Float](repeating: 0, count: mm * l0.cols)
+                    var s: UInt64 = 0x1234_5678
+                    for i in x.indices { s = s &* 6364136223846793005 &+ 1442695040888963407; x[i] = Float(Int64(bitPattern: s) >> 40) * 0x1p-20 }
+                    var y = [Float](repeating: 0, count: mm * l0.rows)
+                    let flopsPerCall = 2 * Double(mm) * Double(l0.rows) * Double(l0.cols)
+                    // Enough calls for ~0.3 s per round, at most two passes over the pool.
+                    let calls = max(3, min(pool.count * 2, Int(0.3 / max(flopsPerCall / 150e9, Double(l0.packedBytes) / 25e9))))
+                    x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                        if round == 0 { pool[0].apply(xp.baseAddress!, count: mm, into: yp.baseAddress!, path: kernelPath) }  // warm up
+                        for c in 0..<calls {
+                            let t = monotonicSeconds()
+                            pool[c % pool.count].apply(xp.baseAddress!, count: mm, into: yp.baseAddress!, path: kernelPath)
+                            times[mi].append(monotonicSeconds() - t)
+                        }
+                    } }
+                }
             }
             for (mi, mm) in ms.enumerated() {
                 let t = median(times[mi]), flopsPerCall = 2 * Double(mm) * Double(l0.rows) * Double(l0.cols)
