@@ -29,12 +29,14 @@ let package = Package(
             name: "RiptideTokenizer",
             resources: [.copy("Resources/tokenizer.json")],
             swiftSettings: optimized),
-        .target(name: "RiptideKernels", swiftSettings: optimized),
+        // Hot kernels in C: AVX2 baseline for the target, AVX-512 via function attributes only.
+        .target(name: "CRiptideKernels", cSettings: [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-mf16c"])]),
+        .target(name: "RiptideKernels", dependencies: ["CRiptideKernels"], swiftSettings: optimized),
         .target(name: "RiptideModel", dependencies: ["RiptideCheckpoint", "RiptideKernels"], swiftSettings: optimized),
         .executableTarget(
             name: "RiptideCLI",
             dependencies: [
-                "RiptideCheckpoint", "RiptideTokenizer", "RiptideModel", "RiptideBench",
+                "RiptideCheckpoint", "RiptideTokenizer", "RiptideModel", "RiptideKernels", "RiptideBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimized),

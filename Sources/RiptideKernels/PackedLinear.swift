@@ -1,0 +1,106 @@
+import CRiptideKernels
+
+/// Errors from repacking a checkpoint tensor.
+public enum PackError: Error, Equatable {
+    case nanScale(index: Int)              // E8M0 byte 0xFF
+    case shape(String)
+}
+
+/// A linear layer's weight W [rows, cols], repacked once at load into the kernels' panel layout
+/// (see riptide_kernels.h: panels of 32 rows, inputs padded to 128). Immutable and thread-safe to
+/// apply. The same layout serves every path (AVX-512, AVX2, portable), so the path can be chosen
+/// per call.
+///
+/// Numerics (spec §6.3): `.fp8`/`.fp4` quantize each input row to e4m3 per 128-block (pow2 scale,
+/// bit-exact with `quantizeFP8`), sum q·w in fp32 per scale group and apply s_act·s_w in fp32;
+/// `.bf16` multiplies bf16(x) by bf16 weights; `.f32` is a plain fp32 product. Outputs of fp8,
+/// fp4 and bf16 are rounded to bf16 by default.
+public final class PackedLinear: @unchecked Sendable {
+    public enum Format: Int32, Sendable { case fp8 = 0, fp4 = 1, bf16 = 2, f32 = 3 }
+
+    public let format: Format
+    public let rows: Int, cols: Int
+    /// Inputs padded to a multiple of 128; rows padded to a multiple of 32.
+    public let paddedCols: Int, paddedRows: Int
+    let weights: UnsafeMutableRawPointer      // packed panels
+    let weightBytes: Int
+    let scales: UnsafeMutableRawPointer?      // fp8: Float [ceil(rows/128)][paddedCols/128]; fp4: UInt8 [panels][paddedCols/32][32]
+    let scaleBytes: Int
+
+    /// Bytes held after repacking (weights + scales).
+    public var packedBytes: Int { weightBytes + scaleBytes }
+    var panels: Int { paddedRows / 32 }
+
+    init(format: Format, rows: Int, cols: Int, scaleBytes: Int) {
+        self.format = format
+        self.rows = rows
+        self.cols = cols
+        paddedCols = (cols + 127) / 128 * 128
+        paddedRows = (rows + 31) / 32 * 32
+        let perPair = format == .fp8 ? 64 : format == .fp4 ? 32 : 128   // bytes per input pair in a panel
+        weightBytes = format == .f32 ? paddedRows * paddedCols * 4 : (paddedRows / 32) * (paddedCols / 2) * perPair
+        weights = UnsafeMutableRawPointer.allocate(byteCount: weightBytes, alignment: 64)
+        weights.initializeMemory(as: UInt8.self, repeating: 0, count: weightBytes)
+        self.scaleBytes = scaleBytes
+        scales = scaleBytes > 0 ? UnsafeMutableRawPointer.allocate(byteCount: scaleBytes, alignment: 64) : nil
+    }
+
+    deinit {
+        weights.deallocate()
+        scales?.deallocate()
+    }
+
+    /// The C view of the weights.
+    var cWeights: rk_weights {
+        rk_weights(format: format.rawValue, n: rows, k: cols, kpad: paddedCols,
+                   weights: UnsafeRawPointer(weights), scales: scales.map { UnsafeRawPointer($0) })
+    }
+
+    // MARK: Applying
+
+    /// y [count, rows] = x [count, cols] · Wᵀ. `roundOutput` defaults to true except for `.f32`.
+    public func apply(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
+                      roundOutput: Bool? = nil, path: KernelPath = .best, pool: WorkerPool = .shared) {
+        let round = roundOutput ?? (format != .f32)
+        if count == 0 { return }
+        if path == .portable {
+            portableApply(x, count: count, into: y, round: round)
+            return
+        }
+        let kp = paddedCols, quantized = format == .fp8 || format == .fp4
+        let needQ = path == .avx512 && format != .f32
+        let needF = path == .avx2 || format == .f32
+        withUnsafeTemporaryAllocation(of: UInt16.self, capacity: needQ ? count * kp : 0) { xq in     // [count][kp]
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: quantized ? count * kp / 128 : 0) { xs in  // [count][kp/128]
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: needF ? count * kp : 0) { xf in      // [count][kp]
+            // Prepare activations in parallel by rows (quantization is ~5% of an M=512 product).
+            let chunk = max(1, (count + 4 * pool.threads - 1) / (4 * pool.threads))
+            pool.parallelFor((count + chunk - 1) / chunk) { t, _ in
+                let r0 = t * chunk, n = min(chunk, count - r0)
+                let q = needQ ? xq.baseAddress! + r0 * kp : nil, f = needF ? xf.baseAddress! + r0 * kp : nil
+                if quantized {
+                    rk_quantize_fp8_rows(x + r0 * cols, n, cols, kp, q,
+                                         xs.baseAddress! + r0 * (kp / 128), f)
+                } else {
+                    rk_convert_rows(x + r0 * cols, n, cols, kp, q, f, self.format == .bf16 ? 1 : 0)
+                }
+            }
+            var w = cWeights
+            var a = rk_activations(m: count, xq: needQ ? UnsafePointer(xq.baseAddress) : nil,
+                                   xs: quantized ? UnsafePointer(xs.baseAddress) : nil,
+                                   xf: needF ? UnsafePointer(xf.baseAddress) : nil, y: y, round_bf16: round ? 1 : 0)
+            rk_linear_run(pool.raw, path == .avx512 && format != .f32 ? Int32(RK_PATH_AVX512) : Int32(RK_PATH_AVX2), &w, &a)
+        } } }
+    }
+
+    /// Array convenience: x [count, cols] → y [count, rows].
+    public func apply(_ x: [Float], count: Int, roundOutput: Bool? = nil, path: KernelPath = .best,
+                      pool: WorkerPool = .shared) -> [Float] {
+        precondition(x.count == count * cols, "input is not [\(count), \(cols)]")
+        var y = [Float](repeating: 0, count: count * rows)
+        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+            apply(xp.baseAddress!, count: count, into: yp.baseAddress!, roundOutput: roundOutput, path: path, pool: pool)
+        } }
+        return y
+    }
+}
