@@ -37,12 +37,15 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Chat in thinking mode (the model reasons first).")
     var thinking = false
 
+    @Option(help: "Linear kernels: fast (packed, all threads) or reference (bit-exact with tools/reference).")
+    var kernels: KernelChoice = .fast
+
     func run() throws {
         guard maxTokens >= 0 else { throw CLIError("--max-tokens must not be negative") }
         guard temperature >= 0, topP > 0, topP <= 1 else { throw CLIError("--temperature must be ≥ 0 and --top-p in (0, 1]") }
         let dir = try model.map { URL(fileURLWithPath: $0) } ?? BuiltinModel.directory()
         let loadStart = ContinuousClock.now
-        let transformer = try loadModel(dir.path)
+        let transformer = try loadModel(dir.path, kernels: kernels)
         let tokenizerURL = dir.appendingPathComponent("tokenizer.json")
         let tokenizer: Tokenizer
         do {

@@ -34,13 +34,16 @@ struct LogitsCommand: ParsableCommand {
     @Option(help: "How many top logits to print per step.")
     var top: Int = 5
 
+    @Option(help: "Linear kernels: fast (packed, all threads) or reference (bit-exact with tools/reference).")
+    var kernels: KernelChoice = .fast
+
     func run() throws {
         let prompt = try parseIds(ids, "--ids")
         let teacherIds = try teacher.map { try parseIds($0, "--teacher") }
         if teacherIds != nil && decode > 0 { throw CLIError("give either --decode or --teacher, not both") }
         if extendChunk > 0 && teacherIds == nil { throw CLIError("--extend-chunk needs --teacher") }
         guard !prompt.isEmpty else { throw CLIError("--ids is empty") }
-        let transformer = try loadModel(model)
+        let transformer = try loadModel(model, kernels: kernels)
         let result = try LogitsRun(transformer: transformer).run(prompt: prompt, teacher: teacherIds, decode: decode, extendChunk: extendChunk)
         for step in result.steps {
             let top = topK(step.logits, top).map { "\($0.id):\(String(format: "%.4f", $0.value))" }.joined(separator: " ")
@@ -143,16 +146,18 @@ func parseIds(_ text: String, _ flag: String) throws -> [Int] {
 }
 
 /// Loads a model directory; errors name the directory or the file at fault.
-func loadModel(_ path: String) throws -> Transformer {
+func loadModel(_ path: String, kernels: KernelChoice = .fast) throws -> Transformer {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
         throw CLIError("\(path): no such model directory")
     }
     do {
-        return try Transformer(directory: URL(fileURLWithPath: path))
+        return try Transformer(directory: URL(fileURLWithPath: path), kernels: kernels)
     } catch let error as RiptideModelError {
         throw CLIError("\(path): \(error)")
     } catch {
         throw CLIError("\(error)")  // config and checkpoint errors already name their file
     }
 }
+
+extension KernelChoice: ExpressibleByArgument {}

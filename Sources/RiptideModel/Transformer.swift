@@ -14,13 +14,16 @@ public final class Transformer: @unchecked Sendable {  // immutable after load
     let mtp: [MTPBlock]
     let hc: HyperConnectionMath
 
-    /// Loads and validates every tensor the config implies.
-    public init(checkpoint: Checkpoint, config: ModelConfig) throws {
+    public let kernels: KernelChoice
+
+    /// Loads and validates every tensor the config implies; `.fast` also repacks the linears.
+    public init(checkpoint: Checkpoint, config: ModelConfig, kernels: KernelChoice = .reference) throws {
         guard config.scoreFunc != .softmax else {
             throw RiptideModelError.invalidWeights("scoring_func 'softmax' is not used by DeepSeek-V4 and is not implemented")
         }
         self.config = config
-        let w = WeightLoader(checkpoint: checkpoint, config: config)
+        self.kernels = kernels
+        let w = WeightLoader(checkpoint: checkpoint, config: config, kernels: kernels)
         embed = try w.matrix("embed.weight")
         head = try w.matrix("head.weight")
         norm = try w.floats("norm.weight")
@@ -31,9 +34,9 @@ public final class Transformer: @unchecked Sendable {  // immutable after load
     }
 
     /// Opens a model directory: config.json plus the safetensors weights.
-    public convenience init(directory: URL) throws {
+    public convenience init(directory: URL, kernels: KernelChoice = .reference) throws {
         let config = try ModelConfig(contentsOf: directory.appendingPathComponent("config.json"))
-        try self.init(checkpoint: try Checkpoint(directory: directory), config: config)
+        try self.init(checkpoint: try Checkpoint(directory: directory), config: config, kernels: kernels)
     }
 
     public func newSequence() -> SequenceState { SequenceState(config: config) }

@@ -8,23 +8,29 @@ enum ReferenceModels {
     static let tiny = load(.tiny)
     static let tinyReal = load(.tinyReal)
     static let tinyStress = load(.tinyStress)
+    static let tinyFast = load(.tiny, kernels: .fast)
+    static let tinyRealFast = load(.tinyReal, kernels: .fast)
+    static let tinyStressFast = load(.tinyStress, kernels: .fast)
 
-    static func model(_ preset: String) -> Transformer {
-        switch preset {
-        case "tiny": tiny
-        case "tiny-real": tinyReal
-        case "tiny-stress": tinyStress
+    static func model(_ preset: String, kernels: KernelChoice = .reference) -> Transformer {
+        switch (preset, kernels) {
+        case ("tiny", .reference): tiny
+        case ("tiny-real", .reference): tinyReal
+        case ("tiny-stress", .reference): tinyStress
+        case ("tiny", .fast): tinyFast
+        case ("tiny-real", .fast): tinyRealFast
+        case ("tiny-stress", .fast): tinyStressFast
         default: fatalError("no test model for preset \(preset)")
         }
     }
 
-    private static func load(_ preset: ModelPreset) -> Transformer {
+    private static func load(_ preset: ModelPreset, kernels: KernelChoice = .reference) -> Transformer {
         let config = preset.config()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riptide-\(preset.rawValue)-\(UUID().uuidString)")
         let weights = SyntheticWeights(config: config, seed: 0)
         try! SafetensorsWriter.writeSharded(config.expectedTensors, to: dir, maxShardBytes: 2048 << 20, metadata: ["format": "pt"], produce: weights.bytes)
         try! config.huggingFaceJSON().write(to: dir.appendingPathComponent("config.json"))
-        let model = try! Transformer(directory: dir)
+        let model = try! Transformer(directory: dir, kernels: kernels)
         try? FileManager.default.removeItem(at: dir)  // the mappings stay valid after unlinking
         return model
     }

@@ -7,8 +7,19 @@ import Testing
 @Suite(.serialized) struct ReferenceParityTests {
     @Test(arguments: ["tiny-41", "tiny-301", "tiny-real-41", "tiny-real-301", "tiny-stress-41"])
     func teacherForcedLogitsMatchTheReference(_ name: String) throws {
+        try teacherForced(name, kernels: .reference)
+    }
+
+    /// The fast kernels (fp32 accumulation in their own order) against the same fixtures, held to
+    /// the calibrated tolerance instead of bit-exactness (issue 4: parity tests still pass).
+    @Test(arguments: ["tiny-41", "tiny-real-301", "tiny-stress-41"])
+    func fastKernelsStayWithinTheReferenceTolerance(_ name: String) throws {
+        try teacherForced(name, kernels: .fast)
+    }
+
+    private func teacherForced(_ name: String, kernels: KernelChoice) throws {
         let fixture = try ReferenceFixture.load(name)
-        let model = ReferenceModels.model(fixture.preset)
+        let model = ReferenceModels.model(fixture.preset, kernels: kernels)
         let state = model.newSequence()
         var out = try model.forward([.init(tokens: fixture.prompt, state: state)])[0]
         var comparisons = [compare(out.logits, with: fixture.steps[0], sampleIds: fixture.sample_ids)]
@@ -20,7 +31,7 @@ import Testing
         }
         let errors = comparisons.map(\.relativeError)
         let disagreements = comparisons.filter { !$0.sameTop1 }
-        print("\(name): \(comparisons.count) rows, median rel err \(percentile(errors, 0.5)), p90 \(percentile(errors, 0.9)), max \(errors.max()!), top-1 agree \(comparisons.count - disagreements.count)/\(comparisons.count), bit-exact rows \(exact)/\(comparisons.count)")
+        print("\(name) [\(kernels)]: \(comparisons.count) rows, median rel err \(percentile(errors, 0.5)), p90 \(percentile(errors, 0.9)), max \(errors.max()!), top-1 agree \(comparisons.count - disagreements.count)/\(comparisons.count), bit-exact rows \(exact)/\(comparisons.count)")
         #expect(comparisons.count == 65)
         #expect(percentile(errors, 0.5) <= 0.03)
         #expect(percentile(errors, 0.9) <= 0.08)

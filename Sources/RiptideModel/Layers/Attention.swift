@@ -17,7 +17,7 @@ struct Attention {
     let heads: Int, headDim: Int, ropeDim: Int, window: Int, groups: Int, groupRank: Int
     let wqA: WeightMatrix, qNorm: [Float], wqB: WeightMatrix
     let wkv: WeightMatrix, kvNorm: [Float]
-    let woA: WeightMatrix       // bf16 values [groups·rank, heads·d/groups]
+    let woA: [WeightMatrix]     // per group: bf16 values [rank, heads·d/groups]
     let woB: WeightMatrix
     let sink: [Float]
     let rope: RoPE
@@ -36,7 +36,7 @@ struct Attention {
         wqA = try w.fp8Weight(p + "wq_a"); qNorm = try w.floats(p + "q_norm.weight")
         wqB = try w.fp8Weight(p + "wq_b")
         wkv = try w.fp8Weight(p + "wkv"); kvNorm = try w.floats(p + "kv_norm.weight")
-        woA = try w.fp8WeightAsBF16(p + "wo_a")
+        woA = try w.groups(of: try w.fp8WeightAsBF16(p + "wo_a"), count: c.oGroups, name: p + "wo_a")
         woB = try w.fp8Weight(p + "wo_b")
         sink = try w.floats(p + "attn_sink")
         compressor = ratio > 0 ? try Compressor(w, prefix: p + "compressor.", ratio: ratio, dim: headDim, rotate: false, rope: rope) : nil
@@ -95,8 +95,6 @@ struct Attention {
     private func output(_ o: [Float], positions: [Int]) -> [Float] {
         let t = positions.count, d = headDim, groupWidth = heads * d / groups
         var o = o
-        var z = [Float](repeating: 0, count: t * groups * groupRank)
-        var row = [Float](repeating: 0, count: groupWidth)
         o.withUnsafeMutableBufferPointer { op in
             for i in 0..<t {
                 let table = rope.cosSin(position: positions[i])
@@ -104,17 +102,16 @@ struct Attention {
                     rope.apply(UnsafeMutableBufferPointer(rebasing: op[((i * heads + h) * d)..<((i * heads + h + 1) * d)]), table, inverse: true)
                 }
             }
-            row.withUnsafeMutableBufferPointer { rp in
-                for g in 0..<groups {
-                    for r in 0..<groupRank {
-                        woA.dequantizeRow(g * groupRank + r, into: rp.baseAddress!)
-                        for i in 0..<t {
-                            let input = op.baseAddress! + i * heads * d + g * groupWidth
-                            z[(i * groups + g) * groupRank + r] = roundBF16(dotDouble(input, rp.baseAddress!, groupWidth))
-                        }
-                    }
-                }
+        }
+        var z = [Float](repeating: 0, count: t * groups * groupRank)  // [T, groups·rank]
+        for g in 0..<groups {
+            var input = [Float](); input.reserveCapacity(t * groupWidth)  // [T, groupWidth]: group g of every row
+            for i in 0..<t {
+                let start: Int = i * heads * d + g * groupWidth
+                input += o[start..<(start + groupWidth)]
             }
+            let zg = woA[g].apply(input, count: t)
+            for i in 0..<t { for r in 0..<groupRank { z[(i * groups + g) * groupRank + r] = roundBF16(zg[i * groupRank + r]) } }
         }
         return quantizedLinear(woB, z, count: t)
     }

@@ -20,12 +20,27 @@ public struct WeightMatrix: @unchecked Sendable {  // immutable; `sources` keep 
     public let rows: Int, cols: Int
     public let storage: Storage
     let sources: [TensorRef]
+    /// The same weight repacked for the fast kernels (`KernelChoice.fast`), or nil: the plain path.
+    public let packed: PackedLinear?
 
-    public init(rows: Int, cols: Int, storage: Storage, sources: [TensorRef]) {
+    public init(rows: Int, cols: Int, storage: Storage, sources: [TensorRef], packed: PackedLinear? = nil) {
         self.rows = rows
         self.cols = cols
         self.storage = storage
         self.sources = sources
+        self.packed = packed
+    }
+
+    /// This matrix with a packed copy for the fast kernels.
+    public func packing() throws -> WeightMatrix {
+        let p: PackedLinear
+        switch storage {
+        case .fp8(let codes, let scales): p = try PackedLinear(fp8Codes: codes, scaleBytes: Array(scales), rows: rows, cols: cols)
+        case .fp4(let codes, let scales): p = try PackedLinear(fp4Codes: codes, scaleBytes: Array(scales), rows: rows, cols: cols)
+        case .bf16(let raw): p = try PackedLinear(bf16Bits: raw, rows: rows, cols: cols)
+        case .float(let v): p = try v.withUnsafeBufferPointer { try PackedLinear(f32: $0, rows: rows, cols: cols) }
+        }
+        return WeightMatrix(rows: rows, cols: cols, storage: storage, sources: sources, packed: p)
     }
 
     public init(rows: Int, cols: Int, values: [Float]) {
@@ -61,8 +76,11 @@ public struct WeightMatrix: @unchecked Sendable {  // immutable; `sources` keep 
     }
 
     /// y[t, r] = Float(Σ_k x[t, k] · W[r, k]) for x [T, cols]; y is [T, rows]. No output rounding.
+    /// (The fast path sums in fp32 in its own order; bf16 weights then need bf16 inputs, which every
+    /// caller of a bf16 matrix passes.)
     public func apply(_ x: [Float], count t: Int) -> [Float] {
         precondition(x.count == t * cols, "input is not [\(t), \(cols)]")
+        if let packed { return packed.apply(x, count: t, roundOutput: false) }
         var y = [Float](repeating: 0, count: t * rows)
         var row = [Float](repeating: 0, count: cols)
         x.withUnsafeBufferPointer { xp in row.withUnsafeMutableBufferPointer { wp in y.withUnsafeMutableBufferPointer { yp in
@@ -93,12 +111,14 @@ public struct WeightMatrix: @unchecked Sendable {  // immutable; `sources` keep 
 /// An FP8- or FP4-weight linear (spec §6.3): the input is FP8-quantized per 128-block, the product
 /// taken against the exact weight, and the output rounded to bf16.
 public func quantizedLinear(_ w: WeightMatrix, _ x: [Float], count t: Int) -> [Float] {
-    w.apply(quantizeActivations(x, count: t, width: w.cols), count: t).map(roundBF16)
+    if let packed = w.packed { return packed.apply(x, count: t, roundOutput: true) }  // quantizes x itself
+    return w.apply(quantizeActivations(x, count: t, width: w.cols), count: t).map(roundBF16)
 }
 
 /// A bf16 linear with bf16 output (`indexer.weights_proj`).
 public func bf16Linear(_ w: WeightMatrix, _ x: [Float], count t: Int) -> [Float] {
-    w.apply(x, count: t).map(roundBF16)
+    if let packed = w.packed { return packed.apply(x, count: t, roundOutput: true) }
+    return w.apply(x, count: t).map(roundBF16)
 }
 
 /// What an FP8/FP4 linear sees of its input: e4m3 values times their pow2 block scale (exact).

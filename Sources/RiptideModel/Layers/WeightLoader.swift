@@ -1,17 +1,33 @@
 import RiptideCheckpoint
 import RiptideKernels
 
+/// Which linear kernels the model runs: the plain reference twins (Double accumulation, bit-exact
+/// with the oracle, one thread) or the packed fast kernels (fp32 accumulation, all threads).
+public enum KernelChoice: String, Sendable, CaseIterable {
+    case reference, fast
+}
+
 /// Reads the model's tensors from a checkpoint, checking each against the layout its config
 /// implies (spec §7): a missing or mis-shaped tensor fails with its name and shard.
 public struct WeightLoader {
     public let checkpoint: Checkpoint
     public let config: ModelConfig
+    public let kernels: KernelChoice
     private let expected: [String: TensorSpec]
 
-    public init(checkpoint: Checkpoint, config: ModelConfig) {
+    public init(checkpoint: Checkpoint, config: ModelConfig, kernels: KernelChoice = .reference) {
         self.checkpoint = checkpoint
         self.config = config
+        self.kernels = kernels
         expected = Dictionary(uniqueKeysWithValues: config.expectedTensors.map { ($0.name, $0) })
+    }
+
+    /// Repacks `w` for the fast kernels when they are chosen.
+    func prepared(_ w: WeightMatrix, _ name: String) throws(CheckpointError) -> WeightMatrix {
+        guard kernels == .fast else { return w }
+        do { return try w.packing() } catch {
+            throw CheckpointError(file: checkpoint.directory.path, tensor: name, "cannot repack for the fast kernels: \(error)")
+        }
     }
 
     /// The tensor, after checking name, dtype and shape against the layout.
@@ -35,8 +51,8 @@ public struct WeightLoader {
     public func matrix(_ name: String) throws(CheckpointError) -> WeightMatrix {
         let t = try tensor(name)
         let rows = t.shape[0], cols = t.shape.dropFirst().reduce(1, *)
-        if t.dtype == .bf16 { return WeightMatrix(rows: rows, cols: cols, storage: .bf16(t.data), sources: [t]) }
-        return WeightMatrix(rows: rows, cols: cols, values: try floats(name))
+        if t.dtype == .bf16 { return try prepared(WeightMatrix(rows: rows, cols: cols, storage: .bf16(t.data), sources: [t]), name) }
+        return try prepared(WeightMatrix(rows: rows, cols: cols, values: try floats(name)), name)
     }
 
     public func int64s(_ name: String) throws(CheckpointError) -> [Int] {
@@ -56,13 +72,13 @@ public struct WeightLoader {
     /// An FP8 e4m3 weight with its 128×128 block scales (spec §6.2), left in the mapping.
     public func fp8Weight(_ base: String) throws(CheckpointError) -> WeightMatrix {
         let w = try tensor(base + ".weight"), s = try scales(base + ".scale")
-        return WeightMatrix(rows: w.shape[0], cols: w.shape[1], storage: .fp8(w.data, scales: s.data), sources: [w, s])
+        return try prepared(WeightMatrix(rows: w.shape[0], cols: w.shape[1], storage: .fp8(w.data, scales: s.data), sources: [w, s]), base)
     }
 
     /// An FP4 e2m1 weight (two per I8 byte, low nibble first) with scales per 32 inputs.
     public func fp4Weight(_ base: String) throws(CheckpointError) -> WeightMatrix {
         let w = try tensor(base + ".weight"), s = try scales(base + ".scale")
-        return WeightMatrix(rows: w.shape[0], cols: 2 * w.shape[1], storage: .fp4(w.data, scales: s.data), sources: [w, s])
+        return try prepared(WeightMatrix(rows: w.shape[0], cols: 2 * w.shape[1], storage: .fp4(w.data, scales: s.data), sources: [w, s]), base)
     }
 
     /// The expert weight in whichever format the config declares.
@@ -70,9 +86,19 @@ public struct WeightLoader {
         config.expertDType == .fp4 ? try fp4Weight(base) : try fp8Weight(base)
     }
 
-    /// `wo_a`: FP8 dequantized to bf16 once, as the reference's converter does (spec §4.8).
+    /// `wo_a`: FP8 dequantized to bf16 once, as the reference's converter does (spec §4.8). Not
+    /// packed: the grouped einsum packs one matrix per group (`groupedBF16`).
     public func fp8WeightAsBF16(_ base: String) throws(CheckpointError) -> WeightMatrix {
-        let w = try fp8Weight(base)
-        return WeightMatrix(rows: w.rows, cols: w.cols, values: w.dequantized().map(roundBF16))
+        let w = try tensor(base + ".weight"), s = try scales(base + ".scale")
+        let fp8 = WeightMatrix(rows: w.shape[0], cols: w.shape[1], storage: .fp8(w.data, scales: s.data), sources: [w, s])
+        return WeightMatrix(rows: fp8.rows, cols: fp8.cols, values: fp8.dequantized().map(roundBF16))
+    }
+
+    /// Row blocks of `w` as separate matrices, packed when the fast kernels are chosen.
+    func groups(of w: WeightMatrix, count: Int, name: String) throws(CheckpointError) -> [WeightMatrix] {
+        let rows = w.rows / count, values = w.dequantized()
+        return try (0..<count).map { g throws(CheckpointError) in
+            try prepared(WeightMatrix(rows: rows, cols: w.cols, values: Array(values[(g * rows * w.cols)..<((g + 1) * rows * w.cols)])), name)
+        }
     }
 }
