@@ -19,7 +19,7 @@ public final class Transformer: @unchecked Sendable {  // immutable after load
     /// Loads and validates every tensor the config implies; `.fast` also repacks the linears.
     public init(checkpoint: Checkpoint, config: ModelConfig, kernels: KernelChoice = .reference) throws {
         guard config.scoreFunc != .softmax else {
-            throw RiptideModelError.invalidWeights("scoring_func 'softmax' is not used by DeepSeek-V4 and is not implemented")
+            throw RiptideModelError.invalidWeights("scoring_func 'softmax' is unsupported: DeepSeek-V4 routes with sqrtsoftplus (spec §5)")
         }
         self.config = config
         self.kernels = kernels
