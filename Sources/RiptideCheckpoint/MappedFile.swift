@@ -29,6 +29,17 @@ public final class MappedFile: @unchecked Sendable {  // immutable after init; u
         bytes = UnsafeRawBufferPointer(start: base, count: size)
     }
 
+    /// Tells the kernel it may drop the resident pages that lie wholly inside `range` (byte offsets
+    /// into the file). They come back from the file if touched again, so this only trims memory,
+    /// e.g. after a tensor was copied into a repacked layout.
+    public func dropPages(_ range: Range<Int>) {
+        guard let base = bytes.baseAddress, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page, end = range.upperBound / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+    }
+
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }

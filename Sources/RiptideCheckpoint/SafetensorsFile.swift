@@ -15,6 +15,12 @@ public final class SafetensorsFile: Sendable {
 
     public func info(_ name: String) -> TensorInfo? { byName[name] }
 
+    /// Lets the kernel drop the tensor's resident pages (see `MappedFile.dropPages`).
+    public func dropPages(of info: TensorInfo) {
+        let start = header.dataStart + info.dataRange.lowerBound
+        mapping.dropPages(start..<(start + info.byteCount))
+    }
+
     /// The tensor's bytes, in place in the mapping. Valid as long as this file object lives.
     public func data(_ info: TensorInfo) -> UnsafeRawBufferPointer {
         let start = header.dataStart + info.dataRange.lowerBound

@@ -24,7 +24,7 @@ public final class Transformer: @unchecked Sendable {  // immutable after load
         self.config = config
         self.kernels = kernels
         let w = WeightLoader(checkpoint: checkpoint, config: config, kernels: kernels)
-        embed = try w.matrix("embed.weight")
+        embed = try w.matrix("embed.weight", packed: false)  // only looked up by row
         head = try w.matrix("head.weight")
         norm = try w.floats("norm.weight")
         hcHead = HyperConnection(fn: try w.matrix("hc_head_fn"), scale: try w.floats("hc_head_scale"), base: try w.floats("hc_head_base"))

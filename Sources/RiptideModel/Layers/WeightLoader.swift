@@ -25,7 +25,12 @@ public struct WeightLoader {
     /// Repacks `w` for the fast kernels when they are chosen.
     func prepared(_ w: WeightMatrix, _ name: String) throws(CheckpointError) -> WeightMatrix {
         guard kernels == .fast else { return w }
-        do { return try w.packing() } catch {
+        do {
+            let packed = try w.packing()
+            // The kernels read the packed copy from now on: let the mapped originals leave memory.
+            for source in w.sources { source.file.dropPages(of: source.info) }
+            return packed
+        } catch {
             throw CheckpointError(file: checkpoint.directory.path, tensor: name, "cannot repack for the fast kernels: \(error)")
         }
     }
@@ -47,12 +52,15 @@ public struct WeightLoader {
         }
     }
 
-    /// A BF16 or F32 matrix; BF16 stays in the mapping, F32 is copied (it is small).
-    public func matrix(_ name: String) throws(CheckpointError) -> WeightMatrix {
+    /// A BF16 or F32 matrix; BF16 stays in the mapping, F32 is copied (it is small). `packed: false`
+    /// for matrices that are only looked up by row (the embedding).
+    public func matrix(_ name: String, packed: Bool = true) throws(CheckpointError) -> WeightMatrix {
         let t = try tensor(name)
         let rows = t.shape[0], cols = t.shape.dropFirst().reduce(1, *)
-        if t.dtype == .bf16 { return try prepared(WeightMatrix(rows: rows, cols: cols, storage: .bf16(t.data), sources: [t]), name) }
-        return try prepared(WeightMatrix(rows: rows, cols: cols, values: try floats(name)), name)
+        let w = t.dtype == .bf16
+            ? WeightMatrix(rows: rows, cols: cols, storage: .bf16(t.data), sources: [t])
+            : WeightMatrix(rows: rows, cols: cols, values: try floats(name))
+        return packed ? try prepared(w, name) : w
     }
 
     public func int64s(_ name: String) throws(CheckpointError) -> [Int] {
@@ -94,11 +102,20 @@ public struct WeightLoader {
         return WeightMatrix(rows: fp8.rows, cols: fp8.cols, values: fp8.dequantized().map(roundBF16))
     }
 
-    /// Row blocks of `w` as separate matrices, packed when the fast kernels are chosen.
+    /// Row blocks of a bf16-valued matrix as separate matrices; with the fast kernels each is packed
+    /// as bf16 (the values are exact in bf16) and the Float copy is not kept.
     func groups(of w: WeightMatrix, count: Int, name: String) throws(CheckpointError) -> [WeightMatrix] {
-        let rows = w.rows / count, values = w.dequantized()
+        let rows = w.rows / count, size = rows * w.cols, values = w.dequantized()
         return try (0..<count).map { g throws(CheckpointError) in
-            try prepared(WeightMatrix(rows: rows, cols: w.cols, values: Array(values[(g * rows * w.cols)..<((g + 1) * rows * w.cols)])), name)
+            let block = Array(values[(g * size)..<((g + 1) * size)])
+            guard kernels == .fast else { return WeightMatrix(rows: rows, cols: w.cols, values: block) }
+            let bits = block.map(bf16Bits)
+            do {
+                let packed = try bits.withUnsafeBytes { try PackedLinear(bf16Bits: $0, rows: rows, cols: w.cols) }
+                return WeightMatrix(rows: rows, cols: w.cols, storage: .float([]), sources: [], packed: packed)
+            } catch {
+                throw CheckpointError(file: checkpoint.directory.path, tensor: name, "cannot repack for the fast kernels: \(error)")
+            }
         }
     }
 }
