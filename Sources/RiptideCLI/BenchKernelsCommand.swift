@@ -22,6 +22,8 @@ struct BenchKernelsCommand: ParsableCommand {
     @Option(help: "Total size of each kernel's weight pool, MiB.") var poolMib = 384
     @Option(name: .customLong("repeat"), help: "Rounds over all shapes (medians reported).") var repeatCount = 3
     @Option(help: "Also write the results as JSON to this path.") var json: String?
+    @Option(help: "Then load this model directory with the fast kernels and print its resident memory next to the checkpoint's size, prefill and decode speed (as bench-model).")
+    var model: String?
     @Option(help: "Override every kernel's shape, e.g. 1024x7168 (with a small --pool-mib: the in-cache compute ceiling).") var shape: String?
 
     struct Row: Codable {
@@ -102,6 +104,10 @@ struct BenchKernelsCommand: ParsableCommand {
                          Double(r.bytes) / 1e6, r.seconds * 1e3, r.gbps, r.readGBpsAdjacent, r.percentBandwidth, r.gflops, r.percentCompute))
         }
         if let json { try writeJSON(Report(before: before, after: after, rows: rows, repack: repack), to: json) }
+        if let model {
+            print("")
+            try ModelBench(model: model, prefill: 512, decode: 32, rounds: 2).run()
+        }
     }
 
     /// Model-like shapes: FP8 dense 4096×7168, FP4 expert 2048×7168, BF16 and FP32 4096×4096.

@@ -3,48 +3,81 @@ import Foundation
 import RiptideKernels
 import RiptideModel
 
-/// Decode speed of a whole model against the DRAM roofline measured in the same run: the bytes a
-/// decode step must read (every dense weight, the activated experts, the head) over the time it takes.
+/// `riptide bench-model`: a whole model with the fast kernels, measured in the same run as the
+/// roofline: resident memory after load, prefill tokens/s and GFLOP/s, decode tokens/s against
+/// the read bandwidth for its active bytes per token.
 struct BenchModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-model",
-        abstract: "Decode tokens/s of a model with the fast kernels, its active bytes per token, and % of the read roofline.")
+        abstract: "Prefill and decode speed of a model with the fast kernels, against the roofline measured in the same run.")
 
     @Option(help: "Model directory (config.json + safetensors).")
     var model: String
 
-    @Option(help: "Decode steps to time (after a 16-token prompt).")
-    var tokens: Int = 32
+    @Option(help: "Prompt length for the prefill measurement (0 skips it).")
+    var prefill = 512
+
+    @Option(help: "Decode steps to time (after a 16-token prompt; 0 skips it).")
+    var tokens = 32
+
+    @Option(name: .customLong("repeat"), help: "Rounds of prefill and decode (each reported).")
+    var repeatCount = 2
 
     func run() throws {
-        guard tokens > 0 else { throw CLIError("--tokens must be positive") }
+        try ModelBench(model: model, prefill: prefill, decode: tokens, rounds: repeatCount).run()
+    }
+}
+
+/// The model half of the benchmarks, shared by `bench-model` and `bench-kernels --model`.
+struct ModelBench {
+    let model: String
+    let prefill: Int, decode: Int, rounds: Int
+
+    func run() throws {
+        guard prefill >= 0, decode >= 0, rounds > 0 else { throw CLIError("--prefill, --tokens and --repeat must not be negative") }
         let loadStart = ContinuousClock.now
         let transformer = try loadModel(model, kernels: .fast)
         let loadSeconds = secondsSince(loadStart)
         let config = transformer.config
         let checkpointBytes = config.expectedTensors.reduce(0) { $0 + $1.byteCount }
-        print(String(format: "loaded in %.1f s: resident %@ for a %@ checkpoint", loadSeconds,
-                     humanBytes(residentBytes()), humanBytes(checkpointBytes)))
-
-        let roofline = RooflineProbe.measure(mib: 256, repeats: 3)
-        let state = transformer.newSequence()
-        var logits = try transformer.forward([.init(tokens: Array(1...16), state: state)])[0].logits
-        let start = ContinuousClock.now
-        for _ in 0..<tokens {
-            var sampler = Sampler(temperature: 0, seed: 0)
-            logits = try transformer.forward([.init(tokens: [sampler.next(logits)], state: state)])[0].logits
+        print(String(format: "model %@: loaded and repacked in %.1f s; resident %@ after load for a %@ checkpoint (%.0f%%)",
+                     model, loadSeconds, humanBytes(residentBytes()), humanBytes(checkpointBytes),
+                     100 * Double(residentBytes()) / Double(checkpointBytes)))
+        let threads = WorkerPool.shared.threads
+        for round in 1...rounds {
+            let roofline = RooflineProbe.measure(mib: 256, repeats: 3)
+            print(String(format: "round %d roofline: read %.1f GB/s best, BF16 dot %.0f GFLOP/s, FP32 FMA %.0f GFLOP/s (%d threads)",
+                         round, roofline.readGBpsAllBest, roofline.bf16DotGflopsAll ?? 0, roofline.fmaGflopsAll, threads))
+            if prefill > 0 {
+                let ids = (0..<prefill).map { 1 + ($0 * 7919) % (config.vocabSize - 1) }
+                let start = ContinuousClock.now
+                _ = try transformer.forward([.init(tokens: ids, state: transformer.newSequence())])
+                let seconds = secondsSince(start)
+                let flops = Self.prefillFLOPs(config, tokens: prefill)
+                let peak = roofline.bf16DotGflopsAll ?? roofline.fmaGflopsAll
+                print(String(format: "  prefill %d tokens: %.2f s = %.1f tok/s, %.1f GFLOP → %.1f GFLOP/s = %.0f%% of the BF16 dot peak",
+                             prefill, seconds, Double(prefill) / seconds, flops / 1e9, flops / seconds / 1e9, 100 * flops / seconds / 1e9 / peak))
+            }
+            if decode > 0 {
+                let state = transformer.newSequence()
+                var logits = try transformer.forward([.init(tokens: Array(1...16), state: state)])[0].logits
+                var sampler = Sampler(temperature: 0, seed: 0)
+                let start = ContinuousClock.now
+                for _ in 0..<decode {
+                    logits = try transformer.forward([.init(tokens: [sampler.next(logits)], state: state)])[0].logits
+                }
+                let tokensPerSecond = Double(decode) / secondsSince(start)
+                let active = Self.activeBytesPerToken(config)
+                let gbps = Double(active) * tokensPerSecond / 1e9
+                print(String(format: "  decode %d tokens: %.2f tok/s, active %@ per token → %.1f GB/s = %.0f%% of the read roofline",
+                             decode, tokensPerSecond, humanBytes(active), gbps, 100 * gbps / roofline.readGBpsAllBest))
+            }
         }
-        let tokensPerSecond = Double(tokens) / secondsSince(start)
-        let active = activeBytesPerToken(config)
-        let gbps = Double(active) * tokensPerSecond / 1e9
-        print(String(format: "decode: %.2f tok/s, active %@ per token → %.1f GB/s = %.0f%% of the read roofline (%.1f GB/s best, %d threads)",
-                     tokensPerSecond, humanBytes(active), gbps, 100 * gbps / roofline.readGBpsAllBest,
-                     roofline.readGBpsAllBest, roofline.threads))
     }
 
     /// Bytes one decode step reads: all main-model weights except the embedding (one row) and the
     /// routed experts (only the activated ones); the MTP block is not run by plain decoding.
-    func activeBytesPerToken(_ c: ModelConfig) -> Int {
+    static func activeBytesPerToken(_ c: ModelConfig) -> Int {
         var total = c.dim * 2 + c.nActivatedExperts * 8  // one embedding row, one tid2eid row
         for spec in c.expectedTensors where !spec.name.hasPrefix("mtp.") && spec.name != "embed.weight" && !spec.name.hasSuffix("tid2eid") {
             if spec.name.contains(".experts.") {
@@ -56,11 +89,34 @@ struct BenchModelCommand: ParsableCommand {
         return total
     }
 
-    /// VmRSS of this process.
-    func residentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kib = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kib * 1024
+    /// FLOPs (2 per multiply-add) of a prefill of `tokens` positions: every matrix product of the
+    /// main layers per token (routed experts: the activated ones), the head once (last position),
+    /// and attention's QKᵀ and PV over each query's window and compressed entries.
+    static func prefillFLOPs(_ c: ModelConfig, tokens: Int) -> Double {
+        var perToken = 0.0
+        for spec in c.expectedTensors where spec.shape.count == 2 && !spec.name.hasPrefix("mtp.") && !spec.name.hasPrefix("embed.")
+            && !spec.name.hasPrefix("head.") && !spec.name.hasSuffix("ape") && spec.dtype != .f8e8m0 && spec.dtype != .i64 {
+            var macs = Double(spec.shape[0] * spec.shape[1]) * (spec.dtype == .i8 ? 2 : 1)  // FP4: two values per byte
+            if spec.name.contains(".experts.") { macs *= Double(c.nActivatedExperts) / Double(c.nRoutedExperts) }
+            perToken += macs
+        }
+        var attention = 0.0
+        for layer in 0..<c.nLayers {
+            let ratio = c.compressRatios[layer]
+            for t in 0..<tokens {
+                var entries = min(t + 1, c.windowSize)
+                if ratio == 4 { entries += min(c.indexTopK, (t + 1) / 4) } else if ratio > 0 { entries += (t + 1) / ratio }
+                attention += Double(2 * c.nHeads * c.headDim * entries)
+            }
+        }
+        return 2 * (perToken * Double(tokens) + Double(c.vocabSize * c.dim) + attention)
     }
+}
+
+/// VmRSS of this process ("VmRSS:\t  123456 kB" in /proc/self/status).
+func residentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let kib = Int(line.dropFirst("VmRSS:".count).filter(\.isNumber)) else { return 0 }
+    return kib * 1024
 }

@@ -1,4 +1,7 @@
 import CRiptideKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Errors from repacking a checkpoint tensor.
 public enum PackError: Error, Equatable {
@@ -22,7 +25,7 @@ public final class PackedLinear: @unchecked Sendable {
     public let rows: Int, cols: Int
     /// Inputs padded to a multiple of 128; rows padded to a multiple of 32.
     public let paddedCols: Int, paddedRows: Int
-    let weights: UnsafeMutableRawPointer      // packed panels
+    let weights: UnsafeMutableRawPointer      // packed panels (own anonymous mapping)
     let weightBytes: Int
     let scales: UnsafeMutableRawPointer?      // fp8: Float [ceil(rows/128)][paddedCols/128]; fp4: UInt8 [panels][paddedCols/32][32]
     let scaleBytes: Int
@@ -39,14 +42,18 @@ public final class PackedLinear: @unchecked Sendable {
         paddedRows = (rows + 31) / 32 * 32
         let perPair = format == .fp8 ? 64 : format == .fp4 ? 32 : 128   // bytes per input pair in a panel
         weightBytes = format == .f32 ? paddedRows * paddedCols * 4 : (paddedRows / 32) * (paddedCols / 2) * perPair
-        weights = UnsafeMutableRawPointer.allocate(byteCount: weightBytes, alignment: 64)
-        weights.initializeMemory(as: UInt8.self, repeating: 0, count: weightBytes)
+        // Fresh anonymous pages are zero (the padding must be) without a memset pass over GBs of weights.
+        let mapped = mmap(nil, weightBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let mapped, mapped != UnsafeMutableRawPointer(bitPattern: -1) else {
+            preconditionFailure("cannot map \(weightBytes) bytes for packed weights (out of memory)")
+        }
+        weights = mapped
         self.scaleBytes = scaleBytes
         scales = scaleBytes > 0 ? UnsafeMutableRawPointer.allocate(byteCount: scaleBytes, alignment: 64) : nil
     }
 
     deinit {
-        weights.deallocate()
+        munmap(weights, weightBytes)
         scales?.deallocate()
     }
 

@@ -68,15 +68,20 @@ extension PackedLinear {
         }
         let dst = weights.assumingMemoryBound(to: UInt8.self)
         let src = codes.bindMemory(to: UInt8.self).baseAddress!
-        WorkerPool.shared.parallelFor(panels) { p, _ in
-            let panelBase = p * (kp / 2) * 32
-            for s in 0..<64 {   // nibble slot s: byte s % 32, high nibble when s ≥ 32
-                let row = 32 * p + 16 * (s / 32) + (s % 32) / 2, par = s & 1
-                guard row < rows else { continue }
-                let rowBase = src + row * (cols / 2), byteInStep = s % 32, shift: UInt8 = s < 32 ? 0 : 4
-                for kpair in 0..<(cols / 2) {
-                    let nib = (rowBase[kpair] >> (par == 0 ? 0 : 4)) & 0xF   // input 2·kpair + par
-                    dst[panelBase + kpair * 32 + byteInStep] |= nib << shift
+        let zeroRow = [UInt8](repeating: 0, count: cols / 2)   // rows past the end of the last panel
+        zeroRow.withUnsafeBufferPointer { zero in
+            WorkerPool.shared.parallelFor(panels) { p, _ in
+                // Step byte 2i holds input 2k of rows i (low nibble) and 16 + i (high); byte 2i + 1 input 2k + 1.
+                let panel = dst + p * (kp / 2) * 32
+                for i in 0..<16 {
+                    let ra = 32 * p + i, rb = ra + 16
+                    let a = ra < rows ? src + ra * (cols / 2) : zero.baseAddress!
+                    let b = rb < rows ? src + rb * (cols / 2) : zero.baseAddress!
+                    for k in 0..<(cols / 2) {
+                        let x = a[k], y = b[k]
+                        panel[k * 32 + 2 * i] = (x & 0xF) | (y << 4)
+                        panel[k * 32 + 2 * i + 1] = (x >> 4) | (y & 0xF0)
+                    }
                 }
             }
         }
@@ -94,9 +99,11 @@ extension PackedLinear {
         let kp = paddedCols
         let dst = weights.assumingMemoryBound(to: UInt16.self)   // [panels][kp/2][2][16][2]
         let src = bits.bindMemory(to: UInt16.self).baseAddress!
-        for r in 0..<rows {
-            let p = r / 32, j = r % 32, lane = (j / 16) * 32 + (j % 16) * 2
-            for k in 0..<cols { dst[(p * (kp / 2) + k / 2) * 64 + lane + (k & 1)] = src[r * cols + k] }
+        WorkerPool.shared.parallelFor(panels) { p, _ in
+            for r in (32 * p)..<min(32 * p + 32, rows) {
+                let j = r % 32, lane = (j / 16) * 32 + (j % 16) * 2
+                for k in 0..<cols { dst[(p * (kp / 2) + k / 2) * 64 + lane + (k & 1)] = src[r * cols + k] }
+            }
         }
     }
 
@@ -106,9 +113,10 @@ extension PackedLinear {
         self.init(format: .f32, rows: rows, cols: cols, scaleBytes: 0)
         let kp = paddedCols
         let dst = weights.assumingMemoryBound(to: Float.self)    // [panels][kp][32]
-        for r in 0..<rows {
-            let p = r / 32, j = r % 32
-            for k in 0..<cols { dst[(p * kp + k) * 32 + j] = values[r * cols + k] }
+        WorkerPool.shared.parallelFor(panels) { p, _ in
+            for r in (32 * p)..<min(32 * p + 32, rows) {
+                for k in 0..<cols { dst[(p * kp + k) * 32 + r % 32] = values[r * cols + k] }
+            }
         }
     }
 

@@ -73,6 +73,34 @@ void rk_quantize_fp8_rows(const float *x, long m, long k, long kpad, uint16_t *x
 // [m][kpad]: x, or bf16(x) when round_xf (zero padded).
 void rk_convert_rows(const float *x, long m, long k, long kpad, uint16_t *xq, float *xf, int round_xf);
 
+// ---- sparse attention with sink (spec §4.7), AVX-512 BF16 only ----
+typedef struct {
+    long rows, heads, d;   // query rows, heads, head dim (a multiple of 32)
+    const float *q;        // [rows][heads][d] bf16 values
+    const float *table;    // [*][d] KV entries (K = V), bf16 values
+    const int32_t *idx;    // [rows][n] table rows, -1 for an empty slot
+    long n;                // list length
+    const float *sink;     // [heads]
+    float scale;
+    float *out;            // [rows][heads][d], rounded to bf16
+} rk_attention_args;
+// Spreads (row, 16-head group) tasks over the pool.
+void rk_sparse_attention_run(rk_pool *pool, const rk_attention_args *a);
+long rk_sparse_attention_scratch_bytes(long d);
+
+// Lightning indexer scores of one query (spec §4.5), AVX-512 BF16 only:
+// out[j] = bf16(Σ_h bf16(relu(bf16(q[h]·keys[j])) · weights[h])).
+typedef struct {
+    long heads, head_dim;   // head_dim a multiple of 32, at most 1024
+    const float *q;         // [heads][head_dim] bf16 values
+    const float *weights;   // [heads]
+    const float *keys;      // [n][head_dim] bf16 values
+    long n;
+    float *out;             // [n]
+} rk_indexer_args;
+// Splits the keys in chunks over the pool (runs inline when called from inside a pool task).
+void rk_indexer_scores_run(rk_pool *pool, const rk_indexer_args *a);
+
 // ---- roofline probes ----
 double rk_probe_read(const float *p, long count, int passes);  // returns a checksum; streams p (ymm)
 double rk_probe_read512(const float *p, long count, int passes); // same with zmm loads (AVX-512 only)

@@ -25,6 +25,8 @@ struct Attention {
     let indexer: Indexer?
     let eps: Float
     let softmaxScale: Float
+    /// The AVX-512 attention kernel instead of the plain twin (fast kernels on a capable CPU).
+    let fastAttention: Bool
 
     init(_ w: WeightLoader, prefix p: String, layer: Int) throws {
         let c = w.config
@@ -43,6 +45,7 @@ struct Attention {
         indexer = ratio == 4 ? try Indexer(w, prefix: p + "indexer.", rope: rope) : nil
         eps = Float(c.normEps)
         softmaxScale = Float(pow(Double(headDim), -0.5))
+        fastAttention = w.kernels == .fast && SparseAttentionKernel.isAvailable && headDim % 32 == 0
     }
 
     /// x [T, D] (normed, bf16) → [T, D]. `positions[i]` is row i's position in its sequence.

@@ -26,21 +26,27 @@ extension Attention {
                                score: Array(comp.score[(base * w)..<((base + s) * w)]), count: s, state: st)
             table += st.entries
             let blocks = s / ratio
-            for t in 0..<s {
-                let visible = (t + 1) / ratio
-                if let indexer, let iq = indexQueries, let ist = state.indexer {
-                    let k = min(indexer.topK, blocks)
-                    guard k > 0 else { continue }
-                    var scores = [Float](repeating: -.infinity, count: blocks)
-                    let row = base + t
-                    let visibleScores = indexer.scores(query: iq.q[(row * indexer.heads * indexer.headDim)..<((row + 1) * indexer.heads * indexer.headDim)],
-                                                       weights: iq.weights[(row * indexer.heads)..<((row + 1) * indexer.heads)],
-                                                       keys: ist.entries, count: visible)
-                    scores.replaceSubrange(0..<visible, with: visibleScores)
-                    lists[t] += topKDescending(scores, k).map { $0 < visible ? s + $0 : -1 }
-                } else {
-                    lists[t] += (0..<blocks).map { $0 < visible ? s + $0 : -1 }
+            if let indexer, let iq = indexQueries, let ist = state.indexer {
+                // Top-k of the blocks visible to each query; the fast scores run a query per task.
+                let k = min(indexer.topK, blocks)
+                var chosen = [[Int]](repeating: [], count: s)
+                chosen.withUnsafeMutableBufferPointer { buffer in
+                    let cp = buffer  // distinct elements per task
+                    let select = { (t: Int) in
+                        let visible = (t + 1) / ratio, row = base + t
+                        var scores = [Float](repeating: -.infinity, count: blocks)
+                        let visibleScores = indexer.scores(query: iq.q[(row * indexer.heads * indexer.headDim)..<((row + 1) * indexer.heads * indexer.headDim)],
+                                                           weights: iq.weights[(row * indexer.heads)..<((row + 1) * indexer.heads)],
+                                                           keys: ist.entries, count: visible)
+                        scores.replaceSubrange(0..<visible, with: visibleScores)
+                        cp[t] = topKDescending(scores, k).map { $0 < visible ? s + $0 : -1 }
+                    }
+                    guard k > 0 else { return }
+                    if indexer.fastScores { WorkerPool.shared.parallelFor(s) { t, _ in select(t) } } else { for t in 0..<s { select(t) } }
                 }
+                for t in 0..<s { lists[t] += chosen[t] }
+            } else {
+                for t in 0..<s { lists[t] += (0..<blocks).map { $0 < (t + 1) / ratio ? s + $0 : -1 } }
             }
         }
         for p in max(0, s - window)..<s {
@@ -85,10 +91,22 @@ extension Attention {
 
     /// Runs the sparse attention core for consecutive rows of the segment starting at `firstRow`.
     private func attend(_ c: SegmentContext, lists: [[Int]], table: [Float], firstRow: Int = 0, into o: inout [Float]) {
-        let d = headDim, stride = heads * d
+        let d = headDim, stride = heads * d, first = c.rows.lowerBound + firstRow
+        if fastAttention {
+            // One call for all rows; shorter lists are padded with empty slots (same result).
+            let n = lists.map(\.count).max() ?? 0
+            var indices = [Int32](repeating: -1, count: lists.count * n)
+            for (k, list) in lists.enumerated() { for (i, e) in list.enumerated() { indices[k * n + i] = Int32(e) } }
+            c.q.withUnsafeBufferPointer { qp in table.withUnsafeBufferPointer { tp in o.withUnsafeMutableBufferPointer { op in
+                SparseAttentionKernel.run(q: qp.baseAddress! + first * stride, rows: lists.count, heads: heads, dim: d,
+                                          table: tp.baseAddress!, indices: indices, listLength: n, sink: sink, scale: softmaxScale,
+                                          out: op.baseAddress! + first * stride)
+            } } }
+            return
+        }
         c.q.withUnsafeBufferPointer { qp in table.withUnsafeBufferPointer { tp in o.withUnsafeMutableBufferPointer { op in
             for (k, list) in lists.enumerated() {
-                let row = c.rows.lowerBound + firstRow + k
+                let row = first + k
                 sparseAttention(q: UnsafeBufferPointer(rebasing: qp[(row * stride)..<((row + 1) * stride)]), heads: heads, dim: d,
                                 table: tp, indices: list, sink: sink, scale: softmaxScale,
                                 into: UnsafeMutableBufferPointer(rebasing: op[(row * stride)..<((row + 1) * stride)]))

@@ -10,6 +10,8 @@ struct Indexer {
     let compressor: Compressor
     let rope: RoPE
     let weightScale: Float         // fp32(head_dim^-0.5 · heads^-0.5)
+    /// The AVX-512 score kernel instead of the plain twin (fast kernels on a capable CPU).
+    let fastScores: Bool
 
     init(_ w: WeightLoader, prefix p: String, rope: RoPE) throws {
         let c = w.config
@@ -21,6 +23,7 @@ struct Indexer {
         compressor = try Compressor(w, prefix: p + "compressor.", ratio: 4, dim: headDim, rotate: true, rope: rope)
         self.rope = rope
         weightScale = Float(pow(Double(headDim), -0.5) * pow(Double(heads), -0.5))
+        fastScores = w.kernels == .fast && IndexerScoreKernel.isAvailable && headDim % 32 == 0 && headDim <= 1024
     }
 
     /// Queries [T, heads, headDim] (RoPE → Hadamard → FP4-sim) and head weights [T, heads] (bf16).
@@ -45,16 +48,32 @@ struct Indexer {
     /// Score of one query against `count` keys [count, headDim]: bf16(Σ_h bf16(relu(bf16(q_h·K))·w_h)).
     func scores(query q: ArraySlice<Float>, weights w: ArraySlice<Float>, keys: [Float], count: Int) -> [Float] {
         var out = [Float](repeating: 0, count: count)
-        q.withUnsafeBufferPointer { qp in keys.withUnsafeBufferPointer { kp in
-            for j in 0..<count {
-                var acc = 0.0
-                for h in 0..<heads {
-                    let dot = roundBF16(dotDouble(qp.baseAddress! + h * headDim, kp.baseAddress! + j * headDim, headDim))
-                    acc += Double(roundBF16(max(dot, 0) * w[w.startIndex + h]))
-                }
-                out[j] = roundBF16(Float(acc))
+        if fastScores && count > 0 {
+            q.withUnsafeBufferPointer { qp in w.withUnsafeBufferPointer { wp in keys.withUnsafeBufferPointer { kp in
+                IndexerScoreKernel.run(q: qp.baseAddress!, heads: heads, headDim: headDim, weights: wp.baseAddress!,
+                                       keys: kp.baseAddress!, count: count, out: &out)
+            } } }
+            return out
+        }
+        q.withUnsafeBufferPointer { qp in w.withUnsafeBufferPointer { wp in keys.withUnsafeBufferPointer { kp in
+            out.withUnsafeMutableBufferPointer { op in
+                indexerScores(q: qp.baseAddress!, weights: wp.baseAddress!, heads: heads, headDim: headDim, keys: kp, into: op)
             }
-        } }
+        } } }
         return out
+    }
+}
+
+/// The plain twin of the indexer score: out[j] = bf16(Σ_h bf16(relu(bf16(q_h·k_j))·w_h)), dots and
+/// the head sum in Double (spec §4.5, §11.1.2). q [heads, headDim], keys [out.count, headDim].
+func indexerScores(q: UnsafePointer<Float>, weights w: UnsafePointer<Float>, heads: Int, headDim: Int,
+                   keys: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
+    for j in 0..<out.count {
+        var acc = 0.0
+        for h in 0..<heads {
+            let dot = roundBF16(dotDouble(q + h * headDim, keys.baseAddress! + j * headDim, headDim))
+            acc += Double(roundBF16(max(dot, 0) * w[h]))
+        }
+        out[j] = roundBF16(Float(acc))
     }
 }

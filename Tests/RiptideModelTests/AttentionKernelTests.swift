@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import RiptideKernels
+@testable import RiptideModel
+
+/// The AVX-512 sparse attention kernel against its plain twin (`sparseAttention`, bit-exact with
+/// the reference): the same blocks, sink and empty slots; only fp32 summation order and exp differ.
+@Suite struct AttentionKernelTests {
+    struct Case { let heads: Int, dim: Int, tableRows: Int, rows: Int, listLength: Int }
+
+    @Test(.enabled(if: SparseAttentionKernel.isAvailable), arguments: [
+        Case(heads: 4, dim: 128, tableRows: 40, rows: 3, listLength: 150),    // tiny's shape
+        Case(heads: 20, dim: 512, tableRows: 300, rows: 2, listLength: 200),  // heads not a multiple of 16
+        Case(heads: 64, dim: 512, tableRows: 256, rows: 2, listLength: 255),  // Flash's shape, odd block tail
+    ])
+    func matchesTwin(_ c: Case) {
+        var rng = Xoshiro256(seed: UInt64(c.heads * 1000 + c.dim))
+        func bf16s(_ n: Int, _ std: Float) -> [Float] { (0..<n).map { _ in roundBF16(rng.uniform(std: std)) } }
+        let q = bf16s(c.rows * c.heads * c.dim, 1), table = bf16s(c.tableRows * c.dim, 1), sink = bf16s(c.heads, 2)
+        var lists: [[Int]] = []
+        for r in 0..<c.rows {
+            lists.append((0..<c.listLength).map { i in
+                if i >= 64 && i < 128 && r == 0 { return -1 }          // an all-empty block
+                return rng.next() % 5 == 0 ? -1 : Int(rng.next() % UInt64(c.tableRows))
+            })
+        }
+        lists[c.rows - 1] = [Int](repeating: -1, count: c.listLength)   // nothing visible: output 0
+        let scale = Float(pow(Double(c.dim), -0.5)) * 4                  // sharper than real, so the max matters
+        let stride = c.heads * c.dim
+        var expected = [Float](repeating: 0, count: c.rows * stride), got = expected
+        q.withUnsafeBufferPointer { qp in table.withUnsafeBufferPointer { tp in expected.withUnsafeMutableBufferPointer { ep in
+            for r in 0..<c.rows {
+                sparseAttention(q: UnsafeBufferPointer(rebasing: qp[(r * stride)..<((r + 1) * stride)]), heads: c.heads, dim: c.dim,
+                                table: tp, indices: lists[r], sink: sink, scale: scale,
+                                into: UnsafeMutableBufferPointer(rebasing: ep[(r * stride)..<((r + 1) * stride)]))
+            }
+        } } }
+        let indices = lists.flatMap { $0.map(Int32.init) }
+        q.withUnsafeBufferPointer { qp in table.withUnsafeBufferPointer { tp in got.withUnsafeMutableBufferPointer { gp in
+            SparseAttentionKernel.run(q: qp.baseAddress!, rows: c.rows, heads: c.heads, dim: c.dim, table: tp.baseAddress!,
+                                      indices: indices, listLength: c.listLength, sink: sink, scale: scale, out: gp.baseAddress!)
+        } } }
+        var worst: Float = 0
+        for r in 0..<c.rows {
+            for h in 0..<c.heads {
+                let range = ((r * c.heads + h) * c.dim)..<((r * c.heads + h + 1) * c.dim)
+                let magnitude = expected[range].map(abs).max()!
+                for i in range { worst = max(worst, abs(got[i] - expected[i]) / max(magnitude, 1e-30)) }
+                if r == c.rows - 1 { #expect(got[range].allSatisfy { $0 == 0 }) }
+            }
+        }
+        #expect(worst < 0.004, "worst error \(worst) (one bf16 ulp: 0.0039) of the head's largest output")
+        #expect(got.allSatisfy { roundBF16($0) == $0 })
+    }
+
+    /// Indexer scores: FP4-simulated queries and keys (as the model makes them), bf16 weights.
+    @Test(.enabled(if: IndexerScoreKernel.isAvailable), arguments: [(4, 128, 37), (64, 128, 700), (20, 64, 300)])
+    func indexerScoresMatchTwin(heads: Int, headDim: Int, count: Int) {
+        var rng = Xoshiro256(seed: UInt64(heads * 31 + count))
+        func fp4s(_ n: Int) -> [Float] {
+            var v = (0..<n).map { _ in rng.uniform(std: 1) }
+            v.withUnsafeMutableBufferPointer { simulateFP4($0, block: 32) }
+            return v
+        }
+        let q = fp4s(heads * headDim), keys = fp4s(count * headDim)
+        let weights = (0..<heads).map { _ in roundBF16(rng.uniform(std: 0.1)) }
+        var expected = [Float](repeating: 0, count: count), got = expected
+        keys.withUnsafeBufferPointer { kp in expected.withUnsafeMutableBufferPointer { ep in
+            indexerScores(q: q, weights: weights, heads: heads, headDim: headDim, keys: kp, into: ep)
+        } }
+        IndexerScoreKernel.run(q: q, heads: heads, headDim: headDim, weights: weights, keys: keys, count: count, out: &got)
+        let magnitude = expected.map(abs).max()!
+        let differing = zip(got, expected).filter { $0 != $1 }
+        #expect(magnitude > 0)
+        #expect(differing.allSatisfy { abs($0 - $1) <= magnitude * 0x1p-7 }, "largest difference beyond 2 bf16 ulps of the largest score")
+        #expect(differing.count * 20 <= count, "\(differing.count) of \(count) scores differ")
+    }
+}
+
