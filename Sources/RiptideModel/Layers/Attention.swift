@@ -83,7 +83,7 @@ struct Attention {
                 prefill(context, state: state, into: &o)
             }
         }
-        return output(o, positions: positions)
+        return output(&o, positions: positions)
     }
 
     /// The batch-wide projections, viewed for one segment.
@@ -95,9 +95,8 @@ struct Attention {
     }
 
     /// §4.8: inverse RoPE with the query position, grouped wo_a (bf16 einsum), then wo_b.
-    private func output(_ o: [Float], positions: [Int]) -> [Float] {
+    private func output(_ o: inout [Float], positions: [Int]) -> [Float] {
         let t = positions.count, d = headDim, groupWidth = heads * d / groups
-        var o = o
         o.withUnsafeMutableBufferPointer { op in
             for i in 0..<t {
                 let table = rope.cosSin(position: positions[i])
