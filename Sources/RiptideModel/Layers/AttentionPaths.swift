@@ -82,8 +82,10 @@ extension Attention {
                 }
                 let w = compressor.width
                 compressor.step(kv: comp.kv[(row * w)..<((row + 1) * w)], score: comp.score[(row * w)..<((row + 1) * w)], position: t, state: st)
-                list += selected.map { window + $0 }
-                table += st.entries
+                // Only the selected entries join the table: copying all of them would cost O(context) per token.
+                list += selected.indices.map { window + $0 }
+                table.reserveCapacity(table.count + selected.count * d)
+                for e in selected { table += st.entries[(e * d)..<((e + 1) * d)] }
             }
             attend(c, lists: [list], table: table, firstRow: i, into: &o)
         }
