@@ -21,14 +21,22 @@ public struct Sampler: Sendable {
         var probabilities = logits.map { Foundation.exp(Double(($0 - m) / temperature)) }
         var order = Array(probabilities.indices)
         if topP < 1 {
-            order.sort { probabilities[$0] > probabilities[$1] }
-            let total = probabilities.reduce(0, +)
+            // Only tokens above a threshold whose mass already covers top-p can be in the nucleus, so
+            // sort just those (a few hundred, not the whole vocabulary); lower the threshold until it covers.
+            let total = probabilities.reduce(0, +), target = Double(topP) * total
+            var threshold = 1e-3  // relative to the largest probability, which is 1 here
+            while true {
+                let mass = probabilities.reduce(0) { $1 >= threshold ? $0 + $1 : $0 }
+                if mass >= target || threshold == 0 { break }
+                threshold = threshold < 1e-12 ? 0 : threshold * 1e-3
+            }
+            order = order.filter { probabilities[$0] >= threshold }
+            order.sort { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
             var kept = 0.0, cut = order.count
             for (n, i) in order.enumerated() {
                 kept += probabilities[i]
-                if kept >= Double(topP) * total { cut = n + 1; break }
+                if kept >= target { cut = n + 1; break }
             }
-            for i in order[cut...] { probabilities[i] = 0 }
             order = Array(order[..<cut])
         }
         let total = order.reduce(0) { $0 + probabilities[$1] }
@@ -39,6 +47,9 @@ public struct Sampler: Sendable {
         }
         return order.last ?? 0
     }
+
+    /// The next uniform draw, as `next` would take it (tests replay the sampler with it).
+    mutating func drawForTesting() -> Double { uniform() }
 
     /// SplitMix64 → [0, 1).
     private mutating func uniform() -> Double {
