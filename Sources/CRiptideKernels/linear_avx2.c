@@ -42,43 +42,76 @@ typedef void (*f32_fn)(const float *, long, const float *, long, float *, int);
 DEFF(1) DEFF(2) DEFF(3) DEFF(4) DEFF(5) DEFF(6)
 static const f32_fn f32_tiles[7] = {0, f32_tile_1, f32_tile_2, f32_tile_3, f32_tile_4, f32_tile_5, f32_tile_6};
 
-static float e4m3_lut[256], e2m1_lut[16];   // exact values (NaN codes decode as their neighbours' pattern; unused)
-static uint8_t slot_off[64];                 // FP8 slot q → parity·32 + row inside a [2][32] pair block
+// e4m3 and e2m1 codes become fp16 bit patterns that F16C converts exactly: e4m3 s.eeee.mmm →
+// s.0eeee.mmm0000000 is the value · 2^-8, e2m1 s.ee.m → s.000ee.m000000000 the value · 2^-14
+// (subnormals included, since fp16 has them too). Multiplying back by 2^8 / 2^14 is exact, and then
+// by the scale gives what a scalar table lookup would.
+static const uint8_t e2m1_fp16_hi[32] = {   // high byte of the fp16 pattern per code, both 128-bit lanes
+    0x00, 0x02, 0x04, 0x06, 0x08, 0x0A, 0x0C, 0x0E, 0x80, 0x82, 0x84, 0x86, 0x88, 0x8A, 0x8C, 0x8E,
+    0x00, 0x02, 0x04, 0x06, 0x08, 0x0A, 0x0C, 0x0E, 0x80, 0x82, 0x84, 0x86, 0x88, 0x8A, 0x8C, 0x8E};
 
-__attribute__((constructor)) static void init_luts(void) {
-    for (int c = 0; c < 256; c++) e4m3_lut[c] = rk_e4m3_value((uint8_t)c);
-    for (int c = 0; c < 16; c++) e2m1_lut[c] = rk_e2m1_value((uint8_t)c);
-    for (int q = 0; q < 64; q++) slot_off[q] = (uint8_t)(rk_slot_parity(q) * 32 + rk_slot_row(q));
+// v holds rows r..r+3 with inputs (2k, 2k+1) interleaved; store them to ws[2k][r..], ws[2k+1][r..].
+static inline __attribute__((always_inline)) void store_pairs(__m256 v, float *ws, long kp, long row) {
+    v = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+    _mm_storeu_ps(ws + (2 * kp) * 32 + row, _mm256_castps256_ps128(v));
+    _mm_storeu_ps(ws + (2 * kp + 1) * 32 + row, _mm256_extractf128_ps(v, 1));
 }
 
 // Dequantizes inputs [2·s0, 2·s0 + 2·pairs) of panel p into ws[k][32] (scales applied).
 static void dequant_segment(const rk_weights *w, long p, long s0, long pairs, float *ws) {
     const int f = w->format;
     const uint8_t *pw = (const uint8_t *)w->weights + (p * (w->kpad / 2) + s0) * rk_step_bytes(f);
-    for (long kp = 0; kp < pairs; kp++) {
-        long k = 2 * (s0 + kp);
-        const uint8_t *b = pw + kp * rk_step_bytes(f);
-        if (f == RK_FP8) {
-            float s = ((const float *)w->scales)[(p / 4) * (w->kpad / 128) + k / 128];
-            float *o = ws + 2 * kp * 32;
-            for (int q = 0; q < 64; q++) o[slot_off[q]] = e4m3_lut[b[q]] * s;
-        } else if (f == RK_FP4) {
-            const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + k / 32) * 32;
-            float sc[32];
-            for (int r = 0; r < 32; r++) sc[r] = rk_e8m0_value(sb[r]);
-            float *o = ws + 2 * kp * 32;
-            for (int j = 0; j < 32; j++) {
-                int r = j / 2, par = j & 1;
-                o[par * 32 + r] = e2m1_lut[b[j] & 15] * sc[r];
-                o[par * 32 + r + 16] = e2m1_lut[b[j] >> 4] * sc[r + 16];
-            }
-        } else {   // BF16: [2][16 rows][2 inputs]
-            const uint16_t *h = (const uint16_t *)b;
-            for (int i = 0; i < 64; i++) {
-                uint32_t u = (uint32_t)h[i] << 16; float v; memcpy(&v, &u, 4);
-                ws[(2 * kp + (i & 1)) * 32 + 16 * (i >= 32) + (i & 31) / 2] = v;
+    if (f == RK_FP8) {
+        // FP8 step: 64 slots; slots 8v..8v+7 hold rows 16(v&1) + 4(v>>1) .. +3, inputs interleaved.
+        const __m256 up = _mm256_set1_ps(256.0f);
+        for (long kp = 0; kp < pairs; kp++) {
+            long k = 2 * (s0 + kp);
+            __m256 s = _mm256_set1_ps(((const float *)w->scales)[(p / 4) * (w->kpad / 128) + k / 128]);
+            for (int q = 0; q < 4; q++) {
+                __m256i h = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(pw + kp * 64 + 16 * q)));
+                h = _mm256_and_si256(_mm256_slli_epi16(h, 7), _mm256_set1_epi16((short)0xBFFF));
+                for (int half = 0; half < 2; half++) {
+                    int v = 2 * q + half;
+                    __m256 x = _mm256_cvtph_ps(half ? _mm256_extracti128_si256(h, 1) : _mm256_castsi256_si128(h));
+                    store_pairs(_mm256_mul_ps(_mm256_mul_ps(x, up), s), ws, kp, 16 * (v & 1) + 4 * (v >> 1));
+                }
             }
         }
+    } else if (f == RK_FP4) {
+        // FP4 step: byte j holds input 2k + j%2 of row j/2 (low nibble) and of row 16 + j/2 (high).
+        const __m256 up = _mm256_set1_ps(16384.0f);
+        const __m256i lut = _mm256_loadu_si256((const __m256i *)e2m1_fp16_hi), low4 = _mm256_set1_epi8(15);
+        const int first[4] = {0, 16, 8, 24};   // byte j of vector i in the order the unpacks below yield
+        __m256 sc[8];
+        for (long kp = 0; kp < pairs; kp++) {
+            long k = 2 * (s0 + kp);
+            if (kp == 0 || k % 32 == 0) {   // new 32-input scale group: per-row scales, each twice (both inputs)
+                const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + k / 32) * 32;
+                for (int i = 0; i < 8; i++) {
+                    int r = first[i & 3] / 2 + 16 * (i >> 2);
+                    float a = rk_e8m0_value(sb[r]), b = rk_e8m0_value(sb[r + 1]), c = rk_e8m0_value(sb[r + 2]), d = rk_e8m0_value(sb[r + 3]);
+                    sc[i] = _mm256_setr_ps(a, a, b, b, c, c, d, d);
+                }
+            }
+            __m256i bytes = _mm256_loadu_si256((const __m256i *)(pw + kp * 32));
+            __m256i nib[2] = {_mm256_and_si256(bytes, low4), _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4)};
+            for (int n = 0; n < 2; n++) {
+                __m256i hi = _mm256_shuffle_epi8(lut, nib[n]), z = _mm256_setzero_si256();
+                __m256i lo16 = _mm256_unpacklo_epi8(z, hi), hi16 = _mm256_unpackhi_epi8(z, hi);
+                __m128i parts[4] = {_mm256_castsi256_si128(lo16), _mm256_extracti128_si256(lo16, 1),
+                                    _mm256_castsi256_si128(hi16), _mm256_extracti128_si256(hi16, 1)};
+                for (int i = 0; i < 4; i++) {
+                    __m256 x = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtph_ps(parts[i]), up), sc[4 * n + i]);
+                    store_pairs(x, ws, kp, 16 * n + first[i] / 2);
+                }
+            }
+        }
+    } else {   // BF16: [2][16 rows][2 inputs]
+        for (long kp = 0; kp < pairs; kp++)
+            for (int q = 0; q < 8; q++) {   // words 8q..8q+7: rows 16(q ≥ 4) + 4(q & 3) .. +3, inputs interleaved
+                __m256i b = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(pw + kp * 128 + 16 * q)));
+                store_pairs(_mm256_castsi256_ps(_mm256_slli_epi32(b, 16)), ws, kp, 16 * (q >> 2) + 4 * (q & 3));
+            }
     }
 }
 
