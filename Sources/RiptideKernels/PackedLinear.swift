@@ -80,18 +80,21 @@ public final class PackedLinear: @unchecked Sendable {
         withUnsafeTemporaryAllocation(of: UInt16.self, capacity: needQ ? count * kp : 0) { xq in     // [count][kp]
         withUnsafeTemporaryAllocation(of: Float.self, capacity: quantized ? count * kp / 128 : 0) { xs in  // [count][kp/128]
         withUnsafeTemporaryAllocation(of: Float.self, capacity: needF ? count * kp : 0) { xf in      // [count][kp]
-            // Prepare activations in parallel by rows (quantization is ~5% of an M=512 product).
-            let chunk = max(1, (count + 4 * pool.threads - 1) / (4 * pool.threads))
-            pool.parallelFor((count + chunk - 1) / chunk) { t, _ in
+            // Prepare activations in parallel by rows (quantization is ~5% of an M=512 product); a few
+            // rows (decode) are quicker done here than handed to the pool.
+            let chunk = count * kp <= 1 << 15 ? count : max(1, (count + 4 * pool.threads - 1) / (4 * pool.threads))
+            let cols = self.cols, roundToBF16: Int32 = self.format == .bf16 ? 1 : 0
+            let prepare = { (t: Int) in
                 let r0 = t * chunk, n = min(chunk, count - r0)
                 let q = needQ ? xq.baseAddress! + r0 * kp : nil, f = needF ? xf.baseAddress! + r0 * kp : nil
                 if quantized {
                     rk_quantize_fp8_rows(x + r0 * cols, n, cols, kp, q,
                                          xs.baseAddress! + r0 * (kp / 128), f)
                 } else {
-                    rk_convert_rows(x + r0 * cols, n, cols, kp, q, f, self.format == .bf16 ? 1 : 0)
+                    rk_convert_rows(x + r0 * cols, n, cols, kp, q, f, roundToBF16)
                 }
             }
+            if chunk == count { prepare(0) } else { pool.parallelFor((count + chunk - 1) / chunk) { t, _ in prepare(t) } }
             var w = cWeights
             var a = rk_activations(m: count, xq: needQ ? UnsafePointer(xq.baseAddress) : nil,
                                    xs: quantized ? UnsafePointer(xs.baseAddress) : nil,
