@@ -163,6 +163,8 @@ T512 void rk_linear_avx512(const rk_weights *w, const rk_activations *a, long p0
     // (1 thread, M = 8: 377 vs 147 GFLOP/s; M = 512: FP8 420 vs 388) than expanding a segment to
     // bf16 in L2 once and reading it back per tile.
     float *tot = (float *)scratch;                                    // [M][32]
+    const tile_fn *fns = f == RK_FP8 ? fused8 : f == RK_FP4 ? fused4 : plain;
+    const int mt = f == RK_BF16 ? 6 : 8;
     for (long p = p0; p < p1; p++) {
         const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * step;
         tile_args t;
@@ -174,9 +176,7 @@ T512 void rk_linear_avx512(const rk_weights *w, const rk_activations *a, long p0
             t.kb0 = s0 / 64;
             t.first = s0 == 0;
             t.w = pw + s0 * step;
-            const tile_fn *fns = f == RK_FP8 ? fused8 : f == RK_FP4 ? fused4 : plain;
-            const int mt = f == RK_BF16 ? 6 : 8;
-            long tiles = (M + mt - 1) / mt;                      // balanced tiles: 8 rows → 4 + 4, not 6 + 2
+            long tiles = (M + mt - 1) / mt;                      // balanced tiles: 12 rows → 6 + 6, not 8 + 4
             for (long i = 0, m0 = 0; i < tiles; i++) {
                 long n = (M - m0) / (tiles - i) + ((M - m0) % (tiles - i) != 0);
                 t.x = a->xq + m0 * w->kpad;

@@ -4,7 +4,7 @@
 #include "riptide_kernels.h"
 #include <string.h>
 
-#define RK_SEG_PAIRS 512   // inputs per segment / 2: a decoded bf16 segment is 64 KiB (stays in L2)
+#define RK_SEG_PAIRS 512   // inputs per segment / 2: an FP8 panel segment is 32 KiB, the AVX2 fp32 one 128 KiB
 
 static inline float rk_e4m3_value(uint8_t c) {      // exact; 0x7F/0xFF (NaN) are not used here
     int e = (c >> 3) & 15, m = c & 7;
