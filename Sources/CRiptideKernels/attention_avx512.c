@@ -266,3 +266,50 @@ void rk_indexer_scores_run(rk_pool *pool, const rk_indexer_args *a) {
     indexer_job job = { a, pool, 256 };
     rk_pool_run(pool, (int)((a->n + job.chunk - 1) / job.chunk), indexer_task, &job);
 }
+
+// ---- Walsh–Hadamard transform of rows (indexer queries and keys, spec §4.5) ----
+// Stages with a partner 16 or more lanes away add/subtract whole vectors; the first four pair
+// lanes inside a vector (lane ^ h) with one permute and a masked subtract.
+static T512 void hadamard_row(float *v, long n, float scale, int round) {
+    static const __mmask16 upper[4] = {0xAAAA, 0xCCCC, 0xF0F0, 0xFF00};   // lanes with bit h set
+    for (long c = 0; c < n; c += 16) {
+        __m512 x = _mm512_loadu_ps(v + c);
+        for (int s = 0; s < 4; s++) {
+            __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            __m512 p = _mm512_permutexvar_ps(_mm512_xor_si512(lane, _mm512_set1_epi32(1 << s)), x);
+            x = _mm512_mask_sub_ps(_mm512_add_ps(x, p), upper[s], p, x);   // low: x + p; high: p − x
+        }
+        _mm512_storeu_ps(v + c, x);
+    }
+    for (long h = 16; h < n; h *= 2)
+        for (long i = 0; i < n; i += 2 * h)
+            for (long j = i; j < i + h; j += 16) {
+                __m512 a = _mm512_loadu_ps(v + j), b = _mm512_loadu_ps(v + j + h);
+                _mm512_storeu_ps(v + j, _mm512_add_ps(a, b));
+                _mm512_storeu_ps(v + j + h, _mm512_sub_ps(a, b));
+            }
+    for (long c = 0; c < n; c += 16) {
+        __m512 x = _mm512_mul_ps(_mm512_loadu_ps(v + c), _mm512_set1_ps(scale));
+        _mm512_storeu_ps(v + c, round ? round_bf16_ps(x) : x);
+    }
+}
+
+T512 void rk_hadamard_rows(float *v, long rows, long n, float scale, int round_bf16) {
+    for (long r = 0; r < rows; r++) hadamard_row(v + r * n, n, scale, round_bf16);
+}
+
+// ---- compressor pooling (spec §4.4): per channel, softmax of the scores over the rows, Σ w·kv ----
+T512 void rk_softmax_pool(const float *kv, const float *score, long rows, long dim, float *out) {
+    for (long c = 0; c < dim; c += 16) {
+        __mmask16 live = dim - c >= 16 ? 0xFFFF : (__mmask16)((1u << (dim - c)) - 1);
+        __m512 m = _mm512_set1_ps(-INFINITY);
+        for (long r = 0; r < rows; r++) m = _mm512_max_ps(m, _mm512_maskz_loadu_ps(live, score + r * dim + c));
+        __m512 total = _mm512_setzero_ps(), acc = _mm512_setzero_ps();
+        for (long r = 0; r < rows; r++) {
+            __m512 e = exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, score + r * dim + c), m));
+            total = _mm512_add_ps(total, e);
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(live, kv + r * dim + c), e, acc);
+        }
+        _mm512_mask_storeu_ps(out + c, live, _mm512_div_ps(acc, total));
+    }
+}

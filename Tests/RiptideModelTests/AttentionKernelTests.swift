@@ -75,5 +75,39 @@ import RiptideKernels
         #expect(differing.allSatisfy { abs($0 - $1) <= magnitude * 0x1p-7 }, "largest difference beyond 2 bf16 ulps of the largest score")
         #expect(differing.count * 20 <= count, "\(differing.count) of \(count) scores differ")
     }
+
+    /// Hadamard rows: bf16 inputs, the fast fp32 butterflies against the exact Double twin.
+    @Test(.enabled(if: CompressorKernels.isAvailable), arguments: [16, 128, 512])
+    func hadamardMatchesTwin(n: Int) {
+        var rng = Xoshiro256(seed: UInt64(n))
+        let rows = 37
+        let input = (0..<(rows * n)).map { _ in roundBF16(rng.uniform(std: 1)) }
+        var expected = input, got = input
+        expected.withUnsafeMutableBufferPointer { e in
+            for r in 0..<rows { hadamardBF16(UnsafeMutableBufferPointer(rebasing: e[(r * n)..<((r + 1) * n)])) }
+        }
+        got.withUnsafeMutableBufferPointer { CompressorKernels.hadamardBF16($0, rowLength: n, scale: Float(pow(Double(n), -0.5))) }
+        let differing = zip(got, expected).filter { $0 != $1 }
+        // fp32 sums of bf16 values are exact here but for rare deep cancellations; bf16 rounding then agrees.
+        #expect(differing.count * 1000 <= got.count, "\(differing.count) of \(got.count) differ")
+        #expect(differing.allSatisfy { abs($0 - $1) <= Float(sign: .plus, exponent: max(abs($0), abs($1)).exponent - 7, significand: 1) },
+                "differences beyond one bf16 ulp")
+    }
+
+    /// Compressor pooling with overlap-style −inf rows, against its Double twin `softmaxPool`.
+    @Test(.enabled(if: CompressorKernels.isAvailable), arguments: [(8, 512), (128, 512), (8, 128), (4, 40)])
+    func softmaxPoolMatchesTwin(rows: Int, dim: Int) {
+        var rng = Xoshiro256(seed: UInt64(rows * dim))
+        let kv = (0..<(rows * dim)).map { _ in rng.uniform(std: 1) }
+        var score = (0..<(rows * dim)).map { _ in rng.uniform(std: 3) }
+        for c in 0..<dim where c % 3 == 0 { score[c] = -.infinity }   // a row that drops out of some channels
+        var expected = [Float](repeating: 0, count: dim), got = expected
+        softmaxPool(kv: kv, score: score, rows: rows, into: &expected)
+        CompressorKernels.softmaxPool(kv: kv, score: score, rows: rows, dim: dim, into: &got)
+        for c in 0..<dim {
+            let scale = (0..<rows).map { abs(kv[$0 * dim + c]) }.max()!
+            #expect(abs(got[c] - expected[c]) <= 1e-5 * scale, "channel \(c): \(got[c]) vs \(expected[c])")
+        }
+    }
 }
 

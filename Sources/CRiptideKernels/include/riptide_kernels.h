@@ -101,6 +101,13 @@ typedef struct {
 // Splits the keys in chunks over the pool (runs inline when called from inside a pool task).
 void rk_indexer_scores_run(rk_pool *pool, const rk_indexer_args *a);
 
+// Walsh–Hadamard transform (Sylvester order) of `rows` rows of n values (n a power of two ≥ 16),
+// in place, times `scale`; rounded to bf16 when round_bf16. AVX-512 only.
+void rk_hadamard_rows(float *v, long rows, long n, float scale, int round_bf16);
+// Compressor pooling: out[c] = Σ_r kv[r][c]·softmax_r(score[·][c]) for kv, score [rows][dim].
+// Rows whose score is -inf drop out. AVX-512 only.
+void rk_softmax_pool(const float *kv, const float *score, long rows, long dim, float *out);
+
 // ---- roofline probes ----
 double rk_probe_read(const float *p, long count, int passes);  // returns a checksum; streams p (ymm)
 double rk_probe_read512(const float *p, long count, int passes); // same with zmm loads (AVX-512 only)

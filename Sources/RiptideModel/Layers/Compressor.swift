@@ -1,3 +1,4 @@
+import Foundation
 import RiptideKernels
 
 /// Token-wise KV compressor (spec §4.4): gated softmax pooling of `ratio` tokens per entry (8
@@ -14,6 +15,8 @@ struct Compressor {
     let norm: [Float]            // [d]
     let rope: RoPE
     let eps: Float
+    /// The AVX-512 pooling and Hadamard kernels instead of the plain twins (fast kernels on a capable CPU).
+    let fastKernels: Bool
 
     var overlap: Bool { ratio == 4 }
     var width: Int { (overlap ? 2 : 1) * dim }  // c·d
@@ -29,6 +32,7 @@ struct Compressor {
         norm = try w.floats(p + "norm.weight")
         self.rope = rope
         eps = Float(w.config.normEps)
+        fastKernels = w.kernels == .fast && CompressorKernels.isAvailable && dim >= 16 && dim & (dim - 1) == 0
     }
 
     /// kv and score (without ape) for rows x [T, D], fp32: [T, c·d] each.
@@ -39,16 +43,10 @@ struct Compressor {
     /// Per channel: softmax of the scores over `rows` rows, then Σ w·kv. Rows with score −inf drop out.
     func pool(kv: [Float], score: [Float], rows: Int) -> [Float] {
         var out = [Float](repeating: 0, count: dim)
-        var e = [Float](repeating: 0, count: rows)
-        for ch in 0..<dim {
-            var m = -Float.infinity
-            for r in 0..<rows { m = max(m, score[r * dim + ch]) }
-            var s = 0.0
-            for r in 0..<rows { e[r] = exp32(score[r * dim + ch] - m); s += Double(e[r]) }
-            let total = Float(s)
-            var acc = 0.0
-            for r in 0..<rows { acc += Double(kv[r * dim + ch] * (e[r] / total)) }
-            out[ch] = Float(acc)
+        if fastKernels {
+            CompressorKernels.softmaxPool(kv: kv, score: score, rows: rows, dim: dim, into: &out)
+        } else {
+            softmaxPool(kv: kv, score: score, rows: rows, into: &out)
         }
         return out
     }
@@ -74,6 +72,15 @@ struct Compressor {
         return pool(kv: kv, score: score, rows: 2 * ratio)
     }
 
+    /// bf16(H·v · dim^-0.5) for each `dim`-long row of v.
+    func hadamard(_ v: UnsafeMutableBufferPointer<Float>) {
+        if fastKernels {
+            CompressorKernels.hadamardBF16(v, rowLength: dim, scale: Float(pow(Double(dim), -0.5)))
+        } else {
+            for r in 0..<(v.count / dim) { hadamardBF16(UnsafeMutableBufferPointer(rebasing: v[(r * dim)..<((r + 1) * dim)])) }
+        }
+    }
+
     /// Post-processing of a pooled entry whose block starts at `position`.
     func finish(_ pooled: [Float], position: Int) -> [Float] {
         var e = pooled.map(roundBF16)
@@ -81,7 +88,7 @@ struct Compressor {
             rmsNorm(p, weight: norm, eps: eps)
             rope.apply(p, rope.cosSin(position: position))
             if rotate {
-                hadamardBF16(p)
+                hadamard(p)
                 simulateFP4(p, block: 32)
             } else {
                 simulateFP8(UnsafeMutableBufferPointer(rebasing: p[0..<(dim - ropeDim)]), block: 64)
@@ -98,14 +105,19 @@ struct Compressor {
         var score = rawScore
         for t in 0..<s { for ch in 0..<w { score[t * w + ch] = rawScore[t * w + ch] + ape[(t % r) * w + ch] } }
         let emptyKV = [Float](repeating: 0, count: r * w)[...], emptyScore = [Float](repeating: -.infinity, count: r * w)[...]
-        state.entries.removeAll()
-        for j in 0..<blocks {
-            let cur = (j * r * w)..<((j + 1) * r * w)
-            let prev = j > 0 ? ((j - 1) * r * w)..<(j * r * w) : nil
-            let pooled = poolBlock(previousKV: prev.map { kv[$0] } ?? emptyKV, previousScore: prev.map { score[$0] } ?? emptyScore,
-                                   currentKV: kv[cur], currentScore: score[cur])
-            state.entries += finish(pooled, position: j * r)
+        var entries = [Float](repeating: 0, count: blocks * dim)  // [blocks, dim]
+        entries.withUnsafeMutableBufferPointer { buffer in
+            let out = buffer  // each block writes its own row
+            let block = { (j: Int) in
+                let cur = (j * r * w)..<((j + 1) * r * w)
+                let prev = j > 0 ? ((j - 1) * r * w)..<(j * r * w) : nil
+                let pooled = poolBlock(previousKV: prev.map { kv[$0] } ?? emptyKV, previousScore: prev.map { score[$0] } ?? emptyScore,
+                                       currentKV: kv[cur], currentScore: score[cur])
+                for (c, v) in finish(pooled, position: j * r).enumerated() { out[j * dim + c] = v }
+            }
+            if fastKernels { WorkerPool.shared.parallelFor(blocks) { j, _ in block(j) } } else { for j in 0..<blocks { block(j) } }
         }
+        state.entries = entries
         let offset = overlap ? r : 0
         if overlap && cutoff >= r {
             state.kv.replaceSubrange(0..<(r * w), with: kv[((cutoff - r) * w)..<(cutoff * w)])
@@ -140,3 +152,21 @@ struct Compressor {
         state.entries += finish(pooled, position: t + 1 - r)
     }
 }
+
+/// The plain twin of the pooling (spec §4.4): per channel c of kv, score [rows, out.count],
+/// out[c] = Σ_r kv[r,c]·(e_r / Σe) with e_r = exp(score[r,c] − max), sums in Double.
+func softmaxPool(kv: [Float], score: [Float], rows: Int, into out: inout [Float]) {
+    let dim = out.count
+    var e = [Float](repeating: 0, count: rows)
+    for ch in 0..<dim {
+        var m = -Float.infinity
+        for r in 0..<rows { m = max(m, score[r * dim + ch]) }
+        var s = 0.0
+        for r in 0..<rows { e[r] = exp32(score[r * dim + ch] - m); s += Double(e[r]) }
+        let total = Float(s)
+        var acc = 0.0
+        for r in 0..<rows { acc += Double(kv[r * dim + ch] * (e[r] / total)) }
+        out[ch] = Float(acc)
+    }
+}
+

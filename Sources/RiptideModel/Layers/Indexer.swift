@@ -33,13 +33,10 @@ struct Indexer {
         q.withUnsafeMutableBufferPointer { p in
             for i in 0..<t {
                 let table = rope.cosSin(position: positions[i])
-                for h in 0..<heads {
-                    let head = UnsafeMutableBufferPointer(rebasing: p[((i * heads + h) * headDim)..<((i * heads + h + 1) * headDim)])
-                    rope.apply(head, table)
-                    hadamardBF16(head)
-                    simulateFP4(head, block: 32)
-                }
+                for h in 0..<heads { rope.apply(UnsafeMutableBufferPointer(rebasing: p[((i * heads + h) * headDim)..<((i * heads + h + 1) * headDim)]), table) }
             }
+            compressor.hadamard(p)
+            for r in 0..<(t * heads) { simulateFP4(UnsafeMutableBufferPointer(rebasing: p[(r * headDim)..<((r + 1) * headDim)]), block: 32) }
         }
         let weights = bf16Linear(weightsProj, x, count: t).map { roundBF16($0 * weightScale) }
         return (q, weights)

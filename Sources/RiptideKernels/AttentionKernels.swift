@@ -32,3 +32,23 @@ public enum IndexerScoreKernel {
         rk_indexer_scores_run(pool.raw, &args)
     }
 }
+
+/// The AVX-512 Walsh–Hadamard transform and compressor pooling (`attention_avx512.c`). Plain
+/// twins: `hadamardBF16` and `Compressor.pool` in RiptideModel (Double sums, bit-exact with the
+/// reference); these sum in fp32.
+public enum CompressorKernels {
+    public static var isAvailable: Bool { KernelPath.best == .avx512 }
+
+    /// Each row of v [rows, n] (n a power of two ≥ 16) becomes bf16(H·row · scale), in place.
+    public static func hadamardBF16(_ v: UnsafeMutableBufferPointer<Float>, rowLength n: Int, scale: Float) {
+        precondition(isAvailable && n >= 16 && n & (n - 1) == 0 && v.count % n == 0, "Hadamard rows must be a power of two ≥ 16 long")
+        rk_hadamard_rows(v.baseAddress, v.count / n, n, scale, 1)
+    }
+
+    /// out [dim]: per channel, Σ_r kv[r]·softmax over r of score[r], for kv and score [rows, dim].
+    public static func softmaxPool(kv: UnsafePointer<Float>, score: UnsafePointer<Float>, rows: Int, dim: Int,
+                                   into out: UnsafeMutablePointer<Float>) {
+        precondition(isAvailable, "the pooling kernel needs AVX-512")
+        rk_softmax_pool(kv, score, rows, dim, out)
+    }
+}
