@@ -12,6 +12,7 @@
 //   pp [32][16]    bf16 pairs (p[2j][h], p[2j+1][h])
 //   o  [16][d]     fp32 running output
 #include "riptide_kernels.h"
+#include "attention_common.h"
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -78,7 +79,7 @@ typedef struct {
     float *st, *o;
 } attention_scratch;
 
-long rk_sparse_attention_scratch_bytes(long d) {
+long rk_attention_scratch_avx512(long d) {
     return (d / 2) * LANES * 4 + BLOCK * d * 2 + (BLOCK / 2) * d * 4 + BLOCK * LANES * 4 + (BLOCK / 2) * LANES * 4 + LANES * d * 4 + 256;
 }
 
@@ -199,24 +200,16 @@ static T512 void attend_row(const rk_attention_args *a, long row, long h0, const
     }
 }
 
-typedef struct { const rk_attention_args *a; rk_pool *pool; long groups; } attention_job;
-
-static T512 void attention_task(void *ctx, int task, int worker) {
-    const attention_job *job = ctx;
-    attention_scratch s = carve(rk_pool_scratch(job->pool, worker, rk_sparse_attention_scratch_bytes(job->a->d)), job->a->d);
-    attend_row(job->a, task / job->groups, (task % job->groups) * LANES, &s);
-}
-
-void rk_sparse_attention_run(rk_pool *pool, const rk_attention_args *a) {
-    attention_job job = { a, pool, (a->heads + LANES - 1) / LANES };
-    rk_pool_run(pool, (int)(a->rows * job.groups), attention_task, &job);
+T512 void rk_attention_row_avx512(const rk_attention_args *a, long row, long h0, void *scratch) {
+    attention_scratch s = carve(scratch, a->d);
+    attend_row(a, row, h0, &s);
 }
 
 // ---- lightning indexer scores (spec §4.5): score[j] = bf16(Σ_h bf16(relu(bf16(q_h·k_j))·w_h)) ----
 // q and the keys are FP4-simulated (exact in bf16), so vdpbf16ps products are exact; dots sum in
 // fp32 and the head sum in fp32 (the reference uses Double), so near-ties can round differently.
 
-static T512 void indexer_chunk(const rk_indexer_args *a, long j0, long j1, void *scratch) {
+T512 void rk_indexer_chunk_avx512(const rk_indexer_args *a, long j0, long j1, void *scratch) {
     const long hd = a->head_dim, groups = (a->heads + LANES - 1) / LANES;
     uint32_t *qt = (uint32_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);   // [groups][hd/2][16]
     for (long g = 0; g < groups; g++)
@@ -248,23 +241,8 @@ static T512 void indexer_chunk(const rk_indexer_args *a, long j0, long j1, void 
     }
 }
 
-long rk_indexer_scratch_bytes(long heads, long head_dim) {
+long rk_indexer_scratch_avx512(long heads, long head_dim) {
     return ((heads + LANES - 1) / LANES) * (head_dim / 2) * LANES * 4 + 64;
-}
-
-typedef struct { const rk_indexer_args *a; rk_pool *pool; long chunk; } indexer_job;
-
-static T512 void indexer_task(void *ctx, int task, int worker) {
-    const indexer_job *job = ctx;
-    long j0 = task * job->chunk, j1 = j0 + job->chunk < job->a->n ? j0 + job->chunk : job->a->n;
-    indexer_chunk(job->a, j0, j1, rk_pool_scratch(job->pool, worker, rk_indexer_scratch_bytes(job->a->heads, job->a->head_dim)));
-}
-
-void rk_indexer_scores_run(rk_pool *pool, const rk_indexer_args *a) {
-    if (a->n <= 0) return;
-    // Chunks of keys big enough to amortise transposing q (heads·head_dim values) per chunk.
-    indexer_job job = { a, pool, 256 };
-    rk_pool_run(pool, (int)((a->n + job.chunk - 1) / job.chunk), indexer_task, &job);
 }
 
 // ---- Walsh–Hadamard transform of rows (indexer queries and keys, spec §4.5) ----

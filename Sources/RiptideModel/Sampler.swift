@@ -18,7 +18,7 @@ public struct Sampler: Sendable {
             return logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) } ?? 0
         }
         let m = logits.max() ?? 0
-        var probabilities = logits.map { Foundation.exp(Double(($0 - m) / temperature)) }
+        let probabilities = logits.map { Foundation.exp(Double(($0 - m) / temperature)) }
         var order = Array(probabilities.indices)
         if topP < 1 {
             // Only tokens above a threshold whose mass already covers top-p can be in the nucleus, so

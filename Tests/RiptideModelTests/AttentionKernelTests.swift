@@ -36,21 +36,24 @@ import RiptideKernels
             }
         } } }
         let indices = lists.flatMap { $0.map(Int32.init) }
-        q.withUnsafeBufferPointer { qp in table.withUnsafeBufferPointer { tp in got.withUnsafeMutableBufferPointer { gp in
-            SparseAttentionKernel.run(q: qp.baseAddress!, rows: c.rows, heads: c.heads, dim: c.dim, table: tp.baseAddress!,
-                                      indices: indices, listLength: c.listLength, sink: sink, scale: scale, out: gp.baseAddress!)
-        } } }
-        var worst: Float = 0
-        for r in 0..<c.rows {
-            for h in 0..<c.heads {
-                let range = ((r * c.heads + h) * c.dim)..<((r * c.heads + h + 1) * c.dim)
-                let magnitude = expected[range].map(abs).max()!
-                for i in range { worst = max(worst, abs(got[i] - expected[i]) / max(magnitude, 1e-30)) }
-                if r == c.rows - 1 { #expect(got[range].allSatisfy { $0 == 0 }) }
+        for path in KernelPath.available where path != .portable {
+            q.withUnsafeBufferPointer { qp in table.withUnsafeBufferPointer { tp in got.withUnsafeMutableBufferPointer { gp in
+                SparseAttentionKernel.run(q: qp.baseAddress!, rows: c.rows, heads: c.heads, dim: c.dim, table: tp.baseAddress!,
+                                          indices: indices, listLength: c.listLength, sink: sink, scale: scale, out: gp.baseAddress!, path: path)
+            } } }
+            var worst: Float = 0
+            for r in 0..<c.rows {
+                for h in 0..<c.heads {
+                    let range = ((r * c.heads + h) * c.dim)..<((r * c.heads + h + 1) * c.dim)
+                    // In units of one bf16 ulp of the head's largest output.
+                    let ulp = Float(sign: .plus, exponent: max(expected[range].map(abs).max()!, 1e-30).exponent - 7, significand: 1)
+                    for i in range { worst = max(worst, abs(got[i] - expected[i]) / ulp) }
+                    if r == c.rows - 1 { #expect(got[range].allSatisfy { $0 == 0 }) }
+                }
             }
+            #expect(worst <= 1, "\(path): worst error \(worst) bf16 ulps of the head's largest output")
+            #expect(got.allSatisfy { roundBF16($0) == $0 })
         }
-        #expect(worst < 0.004, "worst error \(worst) (one bf16 ulp: 0.0039) of the head's largest output")
-        #expect(got.allSatisfy { roundBF16($0) == $0 })
     }
 
     /// Indexer scores: FP4-simulated queries and keys (as the model makes them), bf16 weights.
@@ -68,12 +71,14 @@ import RiptideKernels
         keys.withUnsafeBufferPointer { kp in expected.withUnsafeMutableBufferPointer { ep in
             indexerScores(q: q, weights: weights, heads: heads, headDim: headDim, keys: kp, into: ep)
         } }
-        IndexerScoreKernel.run(q: q, heads: heads, headDim: headDim, weights: weights, keys: keys, count: count, out: &got)
-        let magnitude = expected.map(abs).max()!
-        let differing = zip(got, expected).filter { $0 != $1 }
-        #expect(magnitude > 0)
-        #expect(differing.allSatisfy { abs($0 - $1) <= magnitude * 0x1p-7 }, "largest difference beyond 2 bf16 ulps of the largest score")
-        #expect(differing.count * 20 <= count, "\(differing.count) of \(count) scores differ")
+        for path in KernelPath.available where path != .portable {
+            IndexerScoreKernel.run(q: q, heads: heads, headDim: headDim, weights: weights, keys: keys, count: count, out: &got, path: path)
+            let magnitude = expected.map(abs).max()!
+            let differing = zip(got, expected).filter { $0 != $1 }
+            #expect(magnitude > 0)
+            #expect(differing.allSatisfy { abs($0 - $1) <= magnitude * 0x1p-7 }, "\(path): largest difference beyond 2 bf16 ulps of the largest score")
+            #expect(differing.count * 20 <= count, "\(path): \(differing.count) of \(count) scores differ")
+        }
     }
 
     /// Hadamard rows: bf16 inputs, the fast fp32 butterflies against the exact Double twin.

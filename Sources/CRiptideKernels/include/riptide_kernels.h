@@ -73,7 +73,7 @@ void rk_quantize_fp8_rows(const float *x, long m, long k, long kpad, uint16_t *x
 // [m][kpad]: x, or bf16(x) when round_xf (zero padded).
 void rk_convert_rows(const float *x, long m, long k, long kpad, uint16_t *xq, float *xf, int round_xf);
 
-// ---- sparse attention with sink (spec §4.7), AVX-512 BF16 only ----
+// ---- sparse attention with sink (spec §4.7) and the indexer's scores (§4.5) ----
 typedef struct {
     long rows, heads, d;   // query rows, heads, head dim (a multiple of 32)
     const float *q;        // [rows][heads][d] bf16 values
@@ -84,11 +84,11 @@ typedef struct {
     float scale;
     float *out;            // [rows][heads][d], rounded to bf16
 } rk_attention_args;
-// Spreads (row, 16-head group) tasks over the pool.
-void rk_sparse_attention_run(rk_pool *pool, const rk_attention_args *a);
-long rk_sparse_attention_scratch_bytes(long d);
+// Spreads (row, 16-head group) tasks over the pool. path: RK_PATH_AVX512 (bf16 products with
+// vdpbf16ps) or RK_PATH_AVX2 (fp32 FMA).
+void rk_sparse_attention_run(rk_pool *pool, int path, const rk_attention_args *a);
 
-// Lightning indexer scores of one query (spec §4.5), AVX-512 BF16 only:
+// Lightning indexer scores of one query (spec §4.5):
 // out[j] = bf16(Σ_h bf16(relu(bf16(q[h]·keys[j])) · weights[h])).
 typedef struct {
     long heads, head_dim;   // head_dim a multiple of 32, at most 1024
@@ -99,7 +99,7 @@ typedef struct {
     float *out;             // [n]
 } rk_indexer_args;
 // Splits the keys in chunks over the pool (runs inline when called from inside a pool task).
-void rk_indexer_scores_run(rk_pool *pool, const rk_indexer_args *a);
+void rk_indexer_scores_run(rk_pool *pool, int path, const rk_indexer_args *a);
 
 // Walsh–Hadamard transform (Sylvester order) of `rows` rows of n values (n a power of two ≥ 16),
 // in place, times `scale`; rounded to bf16 when round_bf16. AVX-512 only.
