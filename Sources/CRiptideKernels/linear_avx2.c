@@ -50,69 +50,105 @@ static const uint8_t e2m1_fp16_hi[32] = {   // high byte of the fp16 pattern per
     0x00, 0x02, 0x04, 0x06, 0x08, 0x0A, 0x0C, 0x0E, 0x80, 0x82, 0x84, 0x86, 0x88, 0x8A, 0x8C, 0x8E,
     0x00, 0x02, 0x04, 0x06, 0x08, 0x0A, 0x0C, 0x0E, 0x80, 0x82, 0x84, 0x86, 0x88, 0x8A, 0x8C, 0x8E};
 
-// v holds rows r..r+3 with inputs (2k, 2k+1) interleaved; store them to ws[2k][r..], ws[2k+1][r..].
-static inline __attribute__((always_inline)) void store_pairs(__m256 v, float *ws, long kp, long row) {
-    v = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
-    _mm_storeu_ps(ws + (2 * kp) * 32 + row, _mm256_castps256_ps128(v));
-    _mm_storeu_ps(ws + (2 * kp + 1) * 32 + row, _mm256_extractf128_ps(v, 1));
+// Step decoders: one input pair of a 32-row panel as 8 vectors of 8 lanes. Lane l of vector i
+// holds row row_of(i) + l/2 and input 2k + l%2, so a broadcast pair (x[2k], x[2k+1]) multiplies it.
+// FP8 values come out as value · 2^-8, FP4 as value · 2^-14 (exact), BF16 exact.
+#define INLINE static inline __attribute__((always_inline))
+INLINE long fp8_row(int i) { return 16 * (i & 1) + 4 * (i >> 1); }            // slots 8i..8i+7
+INLINE long fp4_row(int i) { static const int r[4] = {0, 8, 4, 12}; return 16 * (i >> 2) + r[i & 3]; }
+INLINE long bf16_row(int i) { return 16 * (i >> 2) + 4 * (i & 3); }
+
+INLINE void decode_fp8(const uint8_t *b, __m256 v[8]) {
+    for (int q = 0; q < 4; q++) {
+        __m256i h = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 16 * q)));
+        h = _mm256_and_si256(_mm256_slli_epi16(h, 7), _mm256_set1_epi16((short)0xBFFF));
+        v[2 * q] = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
+        v[2 * q + 1] = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
+    }
 }
 
-// Dequantizes inputs [2·s0, 2·s0 + 2·pairs) of panel p into ws[k][32] (scales applied).
+INLINE void decode_fp4(const uint8_t *b, __m256 v[8]) {
+    const __m256i lut = _mm256_loadu_si256((const __m256i *)e2m1_fp16_hi), low4 = _mm256_set1_epi8(15);
+    __m256i bytes = _mm256_loadu_si256((const __m256i *)b);
+    __m256i nib[2] = {_mm256_and_si256(bytes, low4), _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4)};
+    for (int n = 0; n < 2; n++) {   // low nibbles: rows 0..15; high: rows 16..31
+        __m256i hi = _mm256_shuffle_epi8(lut, nib[n]), z = _mm256_setzero_si256();
+        __m256i lo16 = _mm256_unpacklo_epi8(z, hi), hi16 = _mm256_unpackhi_epi8(z, hi);   // bytes 0-7|16-23, 8-15|24-31
+        v[4 * n] = _mm256_cvtph_ps(_mm256_castsi256_si128(lo16));
+        v[4 * n + 1] = _mm256_cvtph_ps(_mm256_extracti128_si256(lo16, 1));
+        v[4 * n + 2] = _mm256_cvtph_ps(_mm256_castsi256_si128(hi16));
+        v[4 * n + 3] = _mm256_cvtph_ps(_mm256_extracti128_si256(hi16, 1));
+    }
+}
+
+INLINE void decode_bf16(const uint8_t *b, __m256 v[8]) {
+    for (int q = 0; q < 8; q++)
+        v[q] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(b + 16 * q))), 16));
+}
+
+INLINE long step_row(int f, int i) { return f == RK_FP8 ? fp8_row(i) : f == RK_FP4 ? fp4_row(i) : bf16_row(i); }
+
+// FP4 scales of one 32-input group in lane order: row_of(i) + l/2 for each vector i.
+INLINE void fp4_scales(const rk_weights *w, long p, long k, __m256 sc[8]) {
+    const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + k / 32) * 32;
+    for (int i = 0; i < 8; i++) {
+        long r = fp4_row(i);
+        float a = rk_e8m0_value(sb[r]), b = rk_e8m0_value(sb[r + 1]), c = rk_e8m0_value(sb[r + 2]), d = rk_e8m0_value(sb[r + 3]);
+        sc[i] = _mm256_setr_ps(a, a, b, b, c, c, d, d);
+    }
+}
+
+// Dequantizes inputs [2·s0, 2·s0 + 2·pairs) of panel p into ws[k][32] (scales applied) for the FMA tiles.
 static void dequant_segment(const rk_weights *w, long p, long s0, long pairs, float *ws) {
     const int f = w->format;
-    const uint8_t *pw = (const uint8_t *)w->weights + (p * (w->kpad / 2) + s0) * rk_step_bytes(f);
-    if (f == RK_FP8) {
-        // FP8 step: 64 slots; slots 8v..8v+7 hold rows 16(v&1) + 4(v>>1) .. +3, inputs interleaved.
-        const __m256 up = _mm256_set1_ps(256.0f);
-        for (long kp = 0; kp < pairs; kp++) {
-            long k = 2 * (s0 + kp);
-            __m256 s = _mm256_set1_ps(((const float *)w->scales)[(p / 4) * (w->kpad / 128) + k / 128]);
-            for (int q = 0; q < 4; q++) {
-                __m256i h = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(pw + kp * 64 + 16 * q)));
-                h = _mm256_and_si256(_mm256_slli_epi16(h, 7), _mm256_set1_epi16((short)0xBFFF));
-                for (int half = 0; half < 2; half++) {
-                    int v = 2 * q + half;
-                    __m256 x = _mm256_cvtph_ps(half ? _mm256_extracti128_si256(h, 1) : _mm256_castsi256_si128(h));
-                    store_pairs(_mm256_mul_ps(_mm256_mul_ps(x, up), s), ws, kp, 16 * (v & 1) + 4 * (v >> 1));
-                }
-            }
+    const long step = rk_step_bytes(f);
+    const uint8_t *pw = (const uint8_t *)w->weights + (p * (w->kpad / 2) + s0) * step;
+    const __m256 up = _mm256_set1_ps(f == RK_FP8 ? 256.0f : f == RK_FP4 ? 16384.0f : 1.0f);
+    __m256 sc[8];
+    for (long kp = 0; kp < pairs; kp++) {
+        long k = 2 * (s0 + kp);
+        if (f == RK_FP8) for (int i = 0; i < 8; i++) sc[i] = _mm256_set1_ps(((const float *)w->scales)[(p / 4) * (w->kpad / 128) + k / 128]);
+        else if (f == RK_FP4 && k % 32 == 0) fp4_scales(w, p, k, sc);
+        else if (f == RK_BF16) for (int i = 0; i < 8; i++) sc[i] = _mm256_set1_ps(1.0f);
+        __m256 v[8];
+        if (f == RK_FP8) decode_fp8(pw + kp * step, v); else if (f == RK_FP4) decode_fp4(pw + kp * step, v); else decode_bf16(pw + kp * step, v);
+        for (int i = 0; i < 8; i++) {   // deinterleave the two inputs: ws[2k][rows], ws[2k+1][rows]
+            __m256 x = _mm256_permutevar8x32_ps(_mm256_mul_ps(_mm256_mul_ps(v[i], up), sc[i]), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+            _mm_storeu_ps(ws + (2 * kp) * 32 + step_row(f, i), _mm256_castps256_ps128(x));
+            _mm_storeu_ps(ws + (2 * kp + 1) * 32 + step_row(f, i), _mm256_extractf128_ps(x, 1));
         }
-    } else if (f == RK_FP4) {
-        // FP4 step: byte j holds input 2k + j%2 of row j/2 (low nibble) and of row 16 + j/2 (high).
-        const __m256 up = _mm256_set1_ps(16384.0f);
-        const __m256i lut = _mm256_loadu_si256((const __m256i *)e2m1_fp16_hi), low4 = _mm256_set1_epi8(15);
-        const int first[4] = {0, 16, 8, 24};   // byte j of vector i in the order the unpacks below yield
-        __m256 sc[8];
-        for (long kp = 0; kp < pairs; kp++) {
-            long k = 2 * (s0 + kp);
-            if (kp == 0 || k % 32 == 0) {   // new 32-input scale group: per-row scales, each twice (both inputs)
-                const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + k / 32) * 32;
-                for (int i = 0; i < 8; i++) {
-                    int r = first[i & 3] / 2 + 16 * (i >> 2);
-                    float a = rk_e8m0_value(sb[r]), b = rk_e8m0_value(sb[r + 1]), c = rk_e8m0_value(sb[r + 2]), d = rk_e8m0_value(sb[r + 3]);
-                    sc[i] = _mm256_setr_ps(a, a, b, b, c, c, d, d);
-                }
-            }
-            __m256i bytes = _mm256_loadu_si256((const __m256i *)(pw + kp * 32));
-            __m256i nib[2] = {_mm256_and_si256(bytes, low4), _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4)};
-            for (int n = 0; n < 2; n++) {
-                __m256i hi = _mm256_shuffle_epi8(lut, nib[n]), z = _mm256_setzero_si256();
-                __m256i lo16 = _mm256_unpacklo_epi8(z, hi), hi16 = _mm256_unpackhi_epi8(z, hi);
-                __m128i parts[4] = {_mm256_castsi256_si128(lo16), _mm256_extracti128_si256(lo16, 1),
-                                    _mm256_castsi256_si128(hi16), _mm256_extracti128_si256(hi16, 1)};
-                for (int i = 0; i < 4; i++) {
-                    __m256 x = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtph_ps(parts[i]), up), sc[4 * n + i]);
-                    store_pairs(x, ws, kp, 16 * n + first[i] / 2);
-                }
-            }
-        }
-    } else {   // BF16: [2][16 rows][2 inputs]
-        for (long kp = 0; kp < pairs; kp++)
-            for (int q = 0; q < 8; q++) {   // words 8q..8q+7: rows 16(q ≥ 4) + 4(q & 3) .. +3, inputs interleaved
-                __m256i b = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(pw + kp * 128 + 16 * q)));
-                store_pairs(_mm256_castsi256_ps(_mm256_slli_epi32(b, 16)), ws, kp, 16 * (q >> 2) + 4 * (q & 3));
-            }
     }
+}
+
+// M = 1 (decode): steps decoded in registers and multiplied at once, per scale group (FP8: 128
+// inputs, FP4: 32); no fp32 copy of the weights. tot[32] receives the panel's outputs.
+static void panel_m1(const rk_weights *w, const float *x, long p, float *tot) {
+    const int f = w->format;
+    const long step = rk_step_bytes(f), pairs = w->kpad / 2, G = f == RK_FP4 ? 16 : 64;
+    const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * step;
+    const __m256 up = _mm256_set1_ps(f == RK_FP8 ? 256.0f : f == RK_FP4 ? 16384.0f : 1.0f);
+    __m256 sum[8];
+    for (int i = 0; i < 8; i++) sum[i] = _mm256_setzero_ps();
+    for (long g0 = 0; g0 < pairs; g0 += G) {
+        __m256 acc[8];
+        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
+        for (long kp = g0; kp < g0 + G; kp++) {
+            _mm_prefetch((const char *)(pw + kp * step) + 4096, _MM_HINT_T0);
+            __m256 xv = _mm256_castpd_ps(_mm256_broadcast_sd((const double *)(x + 2 * kp)));
+            __m256 v[8];
+            if (f == RK_FP8) decode_fp8(pw + kp * step, v); else if (f == RK_FP4) decode_fp4(pw + kp * step, v); else decode_bf16(pw + kp * step, v);
+            for (int i = 0; i < 8; i++) acc[i] = _mm256_fmadd_ps(v[i], xv, acc[i]);
+        }
+        __m256 sc[8];
+        if (f == RK_FP8) for (int i = 0; i < 8; i++) sc[i] = _mm256_set1_ps(((const float *)w->scales)[(p / 4) * (w->kpad / 128) + g0 / 64]);
+        else if (f == RK_FP4) fp4_scales(w, p, 2 * g0, sc);
+        else for (int i = 0; i < 8; i++) sc[i] = _mm256_set1_ps(1.0f);
+        for (int i = 0; i < 8; i++) sum[i] = _mm256_fmadd_ps(_mm256_mul_ps(acc[i], up), sc[i], sum[i]);
+    }
+    float lanes[8][8];
+    for (int i = 0; i < 8; i++) _mm256_storeu_ps(lanes[i], sum[i]);
+    for (int i = 0; i < 8; i++)
+        for (int l = 0; l < 8; l += 2) tot[step_row(f, i) + l / 2] = lanes[i][l] + lanes[i][l + 1];
 }
 
 void rk_linear_avx2(const rk_weights *w, const rk_activations *a, long p0, long p1, void *scratch) {
@@ -120,6 +156,11 @@ void rk_linear_avx2(const rk_weights *w, const rk_activations *a, long p0, long 
     float *tot = (float *)scratch;                                   // [M][32]
     float *ws = tot + (M * 32 + 15) / 16 * 16;                       // [2·RK_SEG_PAIRS][32]
     for (long p = p0; p < p1; p++) {
+        if (M == 1 && w->format != RK_F32) {
+            panel_m1(w, a->xf, p, tot);
+            rk_store_panel(w, a, p, tot);
+            continue;
+        }
         for (long s0 = 0; s0 < K / 2; s0 += RK_SEG_PAIRS) {
             long pairs = K / 2 - s0 < RK_SEG_PAIRS ? K / 2 - s0 : RK_SEG_PAIRS;
             const float *src;
