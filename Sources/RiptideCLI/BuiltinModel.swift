@@ -41,5 +41,6 @@ func writeSyntheticCheckpoint(config: ModelConfig, seed: UInt64, to dir: URL, sh
     try config.huggingFaceJSON().write(to: dir.appendingPathComponent("config.json"))
     try FileManager.default.copyItem(at: BundledTokenizer.url, to: dir.appendingPathComponent("tokenizer.json"))
     let weights = SyntheticWeights(config: config, seed: seed)
-    try SafetensorsWriter.writeSharded(config.expectedTensors, to: dir, maxShardBytes: shardBytes, metadata: ["format": "pt"]) { weights.bytes(for: $0) }
+    try SafetensorsWriter.writeSharded(config.expectedTensors, to: dir, maxShardBytes: shardBytes, metadata: ["format": "pt"],
+                                       produce: weights.prefetchingProducer(for: config.expectedTensors))
 }

@@ -66,8 +66,9 @@ public let e2m1Values: [Float] = [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0.0, -0.5, -1, -1
 
 /// The E2M1 nibble of `x` (rounded as `roundToE2M1`).
 @inlinable public func e2m1Code(_ x: Float) -> UInt8 {
-    let r = roundToE2M1(x)
-    let magnitude = UInt8(e2m1Values[0..<8].firstIndex(of: abs(r))!)
+    let r = roundToE2M1(x), a = abs(r)
+    // 0, 0.5 → codes 0, 1; 2^e·(1 + m/2) for e = 0...2 → 2(e + 1) + m.
+    let magnitude = a < 1 ? UInt8(a * 2) : UInt8(2 * (Int(a.exponent) + 1)) + UInt8((a / Float(sign: .plus, exponent: a.exponent, significand: 1) - 1) * 2)
     return (r.sign == .minus ? 8 : 0) | magnitude
 }
 

@@ -34,6 +34,11 @@ import Testing
                                     (-0.25, 0), (-5, -4), (5.5, 6), (7, 6), (0.2, 0), (0.3, 0.5), (2.6, 3)]
     for (x, expected) in cases { #expect(roundToE2M1(x) == expected, "e2m1(\(x))") }
     for code in 0..<16 { #expect(e2m1ToFloat(e2m1Code(e2m1Values[code])) == e2m1Values[code]) }
+    // Every code of a fine sweep (all ties included) decodes to the rounded value, sign of zero too.
+    for i in -640...640 {
+        let x = Float(i) / 64, code = e2m1Code(x), r = roundToE2M1(x)
+        #expect(e2m1ToFloat(code) == r && (code & 8 != 0) == (r.sign == .minus), "e2m1Code(\(x)) = \(code)")
+    }
 }
 
 @Test func e8m0Scales() {

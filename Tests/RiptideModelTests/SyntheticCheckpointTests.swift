@@ -39,6 +39,23 @@ import RiptideKernels
     #expect(other.bytes(for: spec) != weights.bytes(for: spec))
 }
 
+/// The prefetching producer (next tensor computed on another thread) writes the same files.
+@Test func prefetchingProducerWritesTheSameBytes() throws {
+    var config = ModelPreset.tiny.config()
+    config.vocabSize = 512
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("riptide-prefetch-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: base) }
+    let plain = SyntheticWeights(config: config, seed: 5), prefetching = SyntheticWeights(config: config, seed: 5)
+    try SafetensorsWriter.writeSharded(config.expectedTensors, to: base.appendingPathComponent("a"), maxShardBytes: 1 << 20, produce: plain.bytes)
+    try SafetensorsWriter.writeSharded(config.expectedTensors, to: base.appendingPathComponent("b"), maxShardBytes: 1 << 20,
+                                       produce: prefetching.prefetchingProducer(for: config.expectedTensors))
+    let files = try FileManager.default.contentsOfDirectory(atPath: base.appendingPathComponent("a").path).sorted()
+    #expect(files.count > 2)
+    for f in files {
+        #expect(try Data(contentsOf: base.appendingPathComponent("a/\(f)")) == Data(contentsOf: base.appendingPathComponent("b/\(f)")), "\(f) differs")
+    }
+}
+
 @Test func presetsValidate() throws {
     for preset in ModelPreset.allCases { try preset.config().validate() }
     let flash = ModelPreset.flash.config(layers: 4, experts: 16)

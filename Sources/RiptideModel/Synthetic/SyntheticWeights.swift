@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import RiptideCheckpoint
 import RiptideKernels
 
@@ -8,11 +10,12 @@ import RiptideKernels
 /// outputs, residual branches (`wo_b`, expert `w2`) are small next to the residual stream, the
 /// mHC maps start near "average the streams, add the branch", and routing spreads over all experts.
 /// Each tensor's values depend only on (seed, name), so shards can be produced in any order.
-public final class SyntheticWeights {
+public final class SyntheticWeights: @unchecked Sendable {  // pendingScales is guarded by `lock`
     public let config: ModelConfig
     public let seed: UInt64
     /// Scales computed while quantizing a weight, handed out when the writer asks for `.scale` next.
     private var pendingScales: [String: [UInt8]] = [:]
+    private let lock = NSLock()
 
     public init(config: ModelConfig, seed: UInt64) {
         self.config = config
@@ -24,21 +27,21 @@ public final class SyntheticWeights {
         let name = spec.name
         if name.hasSuffix(".scale"), spec.dtype == .f8e8m0 {
             let weightName = String(name.dropLast(".scale".count)) + ".weight"
-            if let scales = pendingScales.removeValue(forKey: name) { return scales }
+            if let scales = lock.withLock({ pendingScales.removeValue(forKey: name) }) { return scales }
             // Asked out of order: quantize the weight again to get its scales.
             let weight = config.expectedTensors.first { $0.name == weightName }!
             _ = bytes(for: weight)
-            return pendingScales.removeValue(forKey: name)!
+            return lock.withLock { pendingScales.removeValue(forKey: name)! }
         }
         var rng = Xoshiro256(seed: seed ^ fnv1a(name))
         switch spec.dtype {
         case .f8e4m3:
             let (codes, scales) = quantizeFP8Blocks(rows: spec.shape[0], cols: spec.shape[1], std: linearStd(name, inputs: spec.shape[1]), rng: &rng)
-            pendingScales[scaleName(name)] = scales
+            lock.withLock { pendingScales[scaleName(name)] = scales }
             return codes
         case .i8:
             let (codes, scales) = quantizeFP4Rows(rows: spec.shape[0], cols: 2 * spec.shape[1], std: linearStd(name, inputs: 2 * spec.shape[1]), rng: &rng)
-            pendingScales[scaleName(name)] = scales
+            lock.withLock { pendingScales[scaleName(name)] = scales }
             return codes
         case .i64:
             return hashRoutingTable(rows: spec.shape[0], perRow: spec.shape[1], rng: &rng)
@@ -56,6 +59,36 @@ public final class SyntheticWeights {
             return floatValues(spec, rng: &rng).withUnsafeBytes { Array($0) }
         default:
             preconditionFailure("no synthetic values for \(spec.dtype) tensor \(name)")
+        }
+    }
+
+    /// `bytes(for:)` for a writer that asks for `specs` in order: the next tensor other than a scale
+    /// (scales come out of their weight) is computed on another thread while the current one is
+    /// written. The values do not depend on the order, so the checkpoint is the same.
+    public func prefetchingProducer(for specs: [TensorSpec]) -> (TensorSpec) -> [UInt8] {
+        final class Pending: @unchecked Sendable {  // written once before `done` is signalled
+            var bytes: [UInt8] = []
+            let done = DispatchSemaphore(value: 0)
+        }
+        let position = Dictionary(uniqueKeysWithValues: specs.enumerated().map { ($1.name, $0) })
+        let isScale = { (s: TensorSpec) in s.dtype == .f8e8m0 && s.name.hasSuffix(".scale") }
+        var inFlight: [Int: Pending] = [:]
+        func start(_ i: Int) {
+            guard i < specs.count, inFlight[i] == nil, !isScale(specs[i]) else { return }
+            let pending = Pending(), spec = specs[i]
+            inFlight[i] = pending
+            DispatchQueue.global().async {
+                pending.bytes = self.bytes(for: spec)
+                pending.done.signal()
+            }
+        }
+        return { spec in
+            guard let i = position[spec.name], !isScale(spec) else { return self.bytes(for: spec) }
+            start(i)
+            start(specs[(i + 1)...].firstIndex { !isScale($0) } ?? specs.count)
+            let pending = inFlight.removeValue(forKey: i)!
+            pending.done.wait()
+            return pending.bytes
         }
     }
 
