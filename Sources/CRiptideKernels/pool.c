@@ -90,8 +90,19 @@ rk_pool *rk_pool_create(int threads) {
 
 int rk_pool_threads(const rk_pool *p) { return p->threads; }
 
+enum { MAX_TASKS = (1 << 20) - 1 };   // the ticket packs the task count in 20 bits
+typedef struct { rk_task_fn fn; void *ctx; int base; } offset_job;
+static void offset_task(void *c, int task, int worker) { offset_job *j = c; j->fn(j->ctx, j->base + task, worker); }
+
 void rk_pool_run(rk_pool *p, int tasks, rk_task_fn fn, void *ctx) {
     if (tasks <= 0) return;
+    if (tasks > MAX_TASKS) {   // more tasks than a ticket holds: run them in rounds
+        for (int base = 0; base < tasks; base += MAX_TASKS) {
+            offset_job j = {fn, ctx, base};
+            rk_pool_run(p, tasks - base < MAX_TASKS ? tasks - base : MAX_TASKS, offset_task, &j);
+        }
+        return;
+    }
     if (p->threads == 1 || tasks == 1 || pthread_mutex_trylock(&p->busy) != 0) {
         for (int i = 0; i < tasks; i++) fn(ctx, i, -1);   // inline: worker -1 uses thread-local scratch
         return;

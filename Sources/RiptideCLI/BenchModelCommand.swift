@@ -57,9 +57,12 @@ struct ModelBench {
                 _ = try transformer.forward([.init(tokens: prompt, state: transformer.newSequence())])
                 let seconds = secondsSince(start)
                 let flops = Self.prefillFLOPs(config, tokens: prefill)
-                let peak = before.bf16DotGflopsAll ?? before.fmaGflopsAll
-                print(String(format: "  prefill %d tokens: %.3f s = %.1f tok/s, %.1f GFLOP → %.1f GFLOP/s = %.0f%% of the BF16 dot peak",
-                             prefill, seconds, Double(prefill) / seconds, flops / 1e9, flops / seconds / 1e9, 100 * flops / seconds / 1e9 / peak))
+                // The peak of the units the kernels use: BF16 dot products on AVX-512, fp32 FMAs otherwise.
+                let bf16 = KernelPath.best == .avx512 ? before.bf16DotGflopsAll : nil
+                let peak = bf16 ?? before.fmaGflopsAll
+                print(String(format: "  prefill %d tokens: %.3f s = %.1f tok/s, %.1f GFLOP → %.1f GFLOP/s = %.0f%% of the %@ peak",
+                             prefill, seconds, Double(prefill) / seconds, flops / 1e9, flops / seconds / 1e9, 100 * flops / seconds / 1e9 / peak,
+                             bf16 == nil ? "FP32 FMA" : "BF16 dot"))
             }
             if decode > 0 {
                 let state = transformer.newSequence()
@@ -98,11 +101,13 @@ struct ModelBench {
 
     /// FLOPs (2 per multiply-add) of a prefill of `tokens` positions: every matrix product of the
     /// main layers per token (routed experts: the activated ones), the head once (last position),
-    /// and attention's QKᵀ and PV over each query's window and compressed entries.
+    /// attention's QKᵀ and PV over each query's window and compressed entries, and the indexer's
+    /// scores of every visible compressed block.
     static func prefillFLOPs(_ c: ModelConfig, tokens: Int) -> Double {
         var perToken = 0.0
         for spec in c.expectedTensors where spec.shape.count == 2 && !spec.name.hasPrefix("mtp.") && !spec.name.hasPrefix("embed.")
-            && !spec.name.hasPrefix("head.") && !spec.name.hasSuffix("ape") && spec.dtype != .f8e8m0 && spec.dtype != .i64 {
+            && !spec.name.hasPrefix("head.") && !spec.name.hasPrefix("hc_head") && !spec.name.hasSuffix("ape")
+            && spec.dtype != .f8e8m0 && spec.dtype != .i64 {
             var macs = Double(spec.shape[0] * spec.shape[1]) * (spec.dtype == .i8 ? 2 : 1)  // FP4: two values per byte
             if spec.name.contains(".experts.") { macs *= Double(c.nActivatedExperts) / Double(c.nRoutedExperts) }
             perToken += macs
@@ -114,6 +119,7 @@ struct ModelBench {
                 var entries = min(t + 1, c.windowSize)
                 if ratio == 4 { entries += min(c.indexTopK, (t + 1) / 4) } else if ratio > 0 { entries += (t + 1) / ratio }
                 attention += Double(2 * c.nHeads * c.headDim * entries)
+                if ratio == 4 { attention += Double(c.indexNHeads * c.indexHeadDim * ((t + 1) / 4)) }  // indexer scores
             }
         }
         return 2 * (perToken * Double(tokens) + Double(c.vocabSize * c.dim) + attention)

@@ -8,13 +8,13 @@ public enum SparseAttentionKernel {
     /// Whether this CPU (and `RIPTIDE_KERNELS`) allows a C path (AVX-512 or AVX2).
     public static var isAvailable: Bool { KernelPath.best != .portable }
 
-    /// q [rows, heads, dim] and table [*, dim] hold bf16 values; `indices` [rows, listLength] name
+    /// q [rows, heads, dim] and table [*, dim] hold bf16 values (dim a multiple of 64); `indices` [rows, listLength] name
     /// table rows (−1: empty slot); sink [heads]. Writes out [rows, heads, dim] (bf16 values).
     public static func run(q: UnsafePointer<Float>, rows: Int, heads: Int, dim: Int, table: UnsafePointer<Float>,
                            indices: UnsafePointer<Int32>, listLength: Int, sink: UnsafePointer<Float>, scale: Float,
                            out: UnsafeMutablePointer<Float>, path: KernelPath = .best, pool: WorkerPool = .shared) {
-        precondition(path != .portable && KernelPath.available.contains(path) && dim % 32 == 0,
-                     "the attention kernel needs AVX2 or AVX-512 and a head dim that is a multiple of 32")
+        precondition(path != .portable && KernelPath.available.contains(path) && dim % 64 == 0,
+                     "the attention kernel needs AVX2 or AVX-512 and a head dim that is a multiple of 64")
         var args = rk_attention_args(rows: rows, heads: heads, d: dim, q: q, table: table, idx: indices, n: listLength,
                                      sink: sink, scale: scale, out: out)
         rk_sparse_attention_run(pool.raw, path.cPath, &args)

@@ -30,12 +30,20 @@ public struct Sampler: Sendable {
                 if mass >= target || threshold == 0 { break }
                 threshold = threshold < 1e-12 ? 0 : threshold * 1e-3
             }
-            order = order.filter { probabilities[$0] >= threshold }
-            order.sort { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
-            var kept = 0.0, cut = order.count
-            for (n, i) in order.enumerated() {
-                kept += probabilities[i]
-                if kept >= target { cut = n + 1; break }
+            var cut = 0
+            while true {
+                order = probabilities.indices.filter { probabilities[$0] >= threshold }
+                order.sort { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
+                var kept = 0.0
+                cut = order.count
+                for (n, i) in order.enumerated() {
+                    kept += probabilities[i]
+                    if kept >= target { cut = n + 1; break }
+                }
+                // Summed in another order, the candidates' mass can fall a rounding short of the target:
+                // then take everything, as the full sort would.
+                if kept >= target || threshold == 0 { break }
+                threshold = 0
             }
             order = Array(order[..<cut])
         }

@@ -75,7 +75,7 @@ void rk_convert_rows(const float *x, long m, long k, long kpad, uint16_t *xq, fl
 
 // ---- sparse attention with sink (spec §4.7) and the indexer's scores (§4.5) ----
 typedef struct {
-    long rows, heads, d;   // query rows, heads, head dim (a multiple of 32)
+    long rows, heads, d;   // query rows, heads, head dim (a multiple of 64)
     const float *q;        // [rows][heads][d] bf16 values
     const float *table;    // [*][d] KV entries (K = V), bf16 values
     const int32_t *idx;    // [rows][n] table rows, -1 for an empty slot

@@ -45,7 +45,7 @@ struct Attention {
         indexer = ratio == 4 ? try Indexer(w, prefix: p + "indexer.", rope: rope) : nil
         eps = Float(c.normEps)
         softmaxScale = Float(pow(Double(headDim), -0.5))
-        fastAttention = w.kernels == .fast && SparseAttentionKernel.isAvailable && headDim % 32 == 0
+        fastAttention = w.kernels == .fast && SparseAttentionKernel.isAvailable && headDim % 64 == 0
     }
 
     /// x [T, D] (normed, bf16) → [T, D]. `positions[i]` is row i's position in its sequence.
