@@ -25,7 +25,7 @@ struct Attention {
     let indexer: Indexer?
     let eps: Float
     let softmaxScale: Float
-    /// The AVX-512 attention kernel instead of the plain twin (fast kernels on a capable CPU).
+    /// The C attention kernel (AVX-512 or AVX2) instead of the plain twin (fast kernels).
     let fastAttention: Bool
 
     init(_ w: WeightLoader, prefix p: String, layer: Int) throws {

@@ -169,4 +169,3 @@ func softmaxPool(kv: [Float], score: [Float], rows: Int, into out: inout [Float]
         out[ch] = Float(acc)
     }
 }
-

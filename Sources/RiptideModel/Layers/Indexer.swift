@@ -10,7 +10,7 @@ struct Indexer {
     let compressor: Compressor
     let rope: RoPE
     let weightScale: Float         // fp32(head_dim^-0.5 · heads^-0.5)
-    /// The AVX-512 score kernel instead of the plain twin (fast kernels on a capable CPU).
+    /// The C score kernel (AVX-512 or AVX2) instead of the plain twin (fast kernels).
     let fastScores: Bool
 
     init(_ w: WeightLoader, prefix p: String, rope: RoPE) throws {
