@@ -35,6 +35,12 @@ struct BenchKernelsCommand: ParsableCommand {
     struct Report: Codable { var before: Roofline, after: Roofline, rows: [Row], repack: [String: Double] }
 
     func run() throws {
+        if let model {   // fail before minutes of kernel benchmarks, not after
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CLIError("\(model): no such model directory")
+            }
+        }
         let kernelPath = try path.map { p in
             guard let k = KernelPath(rawValue: p), KernelPath.available.contains(k) else { throw CLIError("path \(p) not available") }
             return k
