@@ -33,31 +33,45 @@ struct Block {
         }
     }
 
-    /// hc_pre → RMSNorm → f → hc_post, for every row.
+    /// hc_pre → RMSNorm → f → hc_post, for every row. One product gives every row's mix; the
+    /// per-row Sinkhorn and stream sums are spread over the pool (rows are independent, so the
+    /// result does not depend on how they are split).
     private func subBlock(_ h: [Float], _ site: HyperConnection, _ norm: [Float], _ f: ([Float]) -> [Float]) -> [Float] {
-        let dim = hc.dim, width = hc.hc * dim, t = h.count / width
+        let dim = hc.dim, width = hc.hc * dim, t = h.count / width, m = site.fn.rows
+        let products = site.fn.apply(h, count: t)  // [T, m]: xf · fnᵀ
         var x = [Float](repeating: 0, count: t * dim)
-        var mixes: [(post: [Float], comb: [Float])] = []
-        h.withUnsafeBufferPointer { hp in x.withUnsafeMutableBufferPointer { xp in
-            for i in 0..<t {
+        var mixes = [(post: [Float], comb: [Float])](repeating: ([], []), count: t)
+        h.withUnsafeBufferPointer { hp in x.withUnsafeMutableBufferPointer { xp in mixes.withUnsafeMutableBufferPointer { mp in
+            let (xOut, mixOut) = (xp, mp)  // each row writes its own slots
+            forEachRow(t) { i in
                 let streams = UnsafeBufferPointer(rebasing: hp[(i * width)..<((i + 1) * width)])
-                let split = hc.splitSinkhorn(hc.mix(streams, site.fn), scale: site.scale, base: site.base)
-                hc.weightedSum(split.pre, streams, into: UnsafeMutableBufferPointer(rebasing: xp[(i * dim)..<((i + 1) * dim)]))
-                mixes.append((split.post, split.comb))
+                let r = hc.mixScale(streams)
+                let split = hc.splitSinkhorn(products[(i * m)..<((i + 1) * m)].map { $0 * r }, scale: site.scale, base: site.base)
+                hc.weightedSum(split.pre, streams, into: UnsafeMutableBufferPointer(rebasing: xOut[(i * dim)..<((i + 1) * dim)]))
+                mixOut[i] = (split.post, split.comb)
             }
-        } }
+        } } }
         rmsNormRows(&x, width: dim, weight: norm, eps: eps)
         let y = f(x)
         var out = [Float](repeating: 0, count: h.count)
         y.withUnsafeBufferPointer { yp in h.withUnsafeBufferPointer { hp in out.withUnsafeMutableBufferPointer { op in
-            for i in 0..<t {
+            let result = op
+            forEachRow(t) { i in
                 hc.post(UnsafeBufferPointer(rebasing: yp[(i * dim)..<((i + 1) * dim)]),
                         residual: UnsafeBufferPointer(rebasing: hp[(i * width)..<((i + 1) * width)]),
                         post: mixes[i].post, comb: mixes[i].comb,
-                        into: UnsafeMutableBufferPointer(rebasing: op[(i * width)..<((i + 1) * width)]))
+                        into: UnsafeMutableBufferPointer(rebasing: result[(i * width)..<((i + 1) * width)]))
             }
         } } }
         return out
+    }
+
+    /// body(i) for every row, in chunks of 16 rows over the pool.
+    private func forEachRow(_ t: Int, _ body: (Int) -> Void) {
+        let chunk = 16
+        WorkerPool.shared.parallelFor((t + chunk - 1) / chunk) { c, _ in
+            for i in (c * chunk)..<min(t, (c + 1) * chunk) { body(i) }
+        }
     }
 }
 

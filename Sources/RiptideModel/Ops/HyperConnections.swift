@@ -18,10 +18,15 @@ struct HyperConnectionMath {
 
     /// mix = (xf · fnᵀ) · rsqrt(mean(xf²) + norm_eps) — norm_eps, not hc_eps (spec §10).
     func mix(_ streams: UnsafeBufferPointer<Float>, _ fn: WeightMatrix) -> [Float] {
+        let r = mixScale(streams)
+        return fn.apply(Array(streams), count: 1).map { $0 * r }
+    }
+
+    /// rsqrt(mean(xf²) + norm_eps) of one token's streams.
+    func mixScale(_ streams: UnsafeBufferPointer<Float>) -> Float {
         var squares = [Float](repeating: 0, count: streams.count)
         for i in 0..<streams.count { squares[i] = streams[i] * streams[i] }
-        let r = rsqrt32(squares.withUnsafeBufferPointer(mean32) + normEps)
-        return fn.apply(Array(streams), count: 1).map { $0 * r }
+        return rsqrt32(squares.withUnsafeBufferPointer(mean32) + normEps)
     }
 
     /// Split into pre [hc], post [hc] and comb [hc, hc] (comb[j, k]: stream j → k). All fp32,
