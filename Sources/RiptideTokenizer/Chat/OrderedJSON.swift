@@ -201,53 +201,8 @@ private struct JSONByteParser {
             if b < 0x20 { throw fail("invalid control character in string") }
             if b != UInt8(ascii: "\\") { out.append(b); i += 1; continue }
             i += 1
-            guard i < bytes.count else { throw fail("unterminated escape") }
-            let e = bytes[i]
-            i += 1
-            switch e {
-            case UInt8(ascii: "\""): out.append(0x22)
-            case UInt8(ascii: "\\"): out.append(0x5C)
-            case UInt8(ascii: "/"): out.append(0x2F)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                var code = try hex4()
-                if (0xD800..<0xDC00).contains(code), consume("\\u") {
-                    let save = i
-                    let low = try hex4()
-                    if (0xDC00..<0xE000).contains(low) {
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    } else {
-                        i = save - 2  // not a pair: reparse the second escape on its own
-                    }
-                }
-                // Lone surrogates cannot live in a Swift String; use U+FFFD like a lossy decoder.
-                let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
-                out.append(contentsOf: Array(String(Character(scalar)).utf8))
-            default:
-                throw fail("invalid escape")
-            }
+            if let message = decodeJSONEscape(bytes, at: &i, into: &out) { throw fail(message) }
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    mutating func hex4() throws -> UInt32 {
-        guard i + 4 <= bytes.count else { throw fail("truncated \\u escape") }
-        var v: UInt32 = 0
-        for b in bytes[i..<i + 4] {
-            let d: UInt32
-            switch b {
-            case 0x30...0x39: d = UInt32(b - 0x30)
-            case 0x61...0x66: d = UInt32(b - 0x61 + 10)
-            case 0x41...0x46: d = UInt32(b - 0x41 + 10)
-            default: throw fail("invalid \\u escape")
-            }
-            v = v * 16 + d
-        }
-        i += 4
-        return v
     }
 }
