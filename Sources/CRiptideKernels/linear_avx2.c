@@ -1,15 +1,15 @@
-// AVX2/FMA linear path and the panel driver. Quantized weights are decoded exactly (through F16C,
-// see below) and multiplied in fp32 by FMA tiles: for up to 8 activation rows straight from
-// registers, for more from an fp32 segment [inputs][32 rows] decoded once per panel segment.
-// Activations are fp32 (q·s for FP8/FP4, exact).
+// AVX2/FMA linear path and the panel driver. Quantized and bf16 weights are decoded exactly
+// (through F16C, see below) and multiplied in fp32 by FMA tiles straight from registers, at every
+// M; fp32 weights run the FMA tiles over [inputs][32 rows] segments. Activations are fp32 (q·s for
+// FP8/FP4, exact).
 #include "linear_common.h"
 #include <immintrin.h>
 #include <stdlib.h>
 
-// Up to this many activation rows the weights are decoded in registers by every tile (half_tile);
-// above it, once per segment into fp32 for the FMA tiles. Measured (2 threads, FP8 4096×7168):
-// M = 2: 25 vs 9 GB/s, M = 8: 7.5 vs 6.5; M = 16: 3.7 vs 4.9.
-#define RK_AVX2_FUSED_MAX 8
+// Decoding once per segment into fp32 for the FMA tiles was faster above 8 rows (2 threads, FP8
+// 4096×7168, M = 16: 4.9 vs 3.7 GB/s), but it sums in another order than the register tiles, so a
+// row's result would change with the batch; it is used for fp32 weights only (dequant_segment
+// stays for issue 11's prefill kernel, which must keep the register tiles' order).
 
 void rk_store_panel(const rk_weights *w, const rk_activations *a, long p, const float *tot) {
     long rows = w->n - p * 32 < 32 ? w->n - p * 32 : 32;
@@ -215,7 +215,9 @@ void rk_linear_avx2(const rk_weights *w, const rk_activations *a, long p0, long 
     float *tot = (float *)scratch;                                   // [M][32]
     float *ws = tot + (M * 32 + 15) / 16 * 16;                       // [2·RK_SEG_PAIRS][32]
     for (long p = p0; p < p1; p++) {
-        if (M <= RK_AVX2_FUSED_MAX && w->format != RK_F32) {
+        // Quantized and bf16 weights take the fused tiles at every M: their per-row summation order
+        // does not depend on M, so a row's result does not depend on its batch (batch invariance).
+        if (w->format != RK_F32) {
             panel_fused(w, a, p, tot);
             rk_store_panel(w, a, p, tot);
             continue;

@@ -85,8 +85,10 @@ static inline __attribute__((always_inline)) T512 void tile(const int wf, const 
     }
     const int32_t *x32 = (const int32_t *)t->x + t->kb0 * 64;   // pairs as 32-bit words
     for (long g0 = 0; g0 < t->pairs; g0 += G) {
-        // With few rows the vdpbf16ps latency chains limit; MT ≤ 2 alternates two sets of sums.
-        const int SETS = MT <= 2 ? 2 : 1;
+        // Two sets of sums alternate by pair at every MT: with few rows the vdpbf16ps latency chains
+        // would limit, and one summation order for every MT keeps a row's result independent of the
+        // rows that share its tile (batch invariance).
+        const int SETS = 2;
         __m512 acc[2][2][8];
         for (int u = 0; u < SETS; u++)
             for (int m = 0; m < MT; m++) { acc[u][0][m] = _mm512_setzero_ps(); acc[u][1][m] = _mm512_setzero_ps(); }
@@ -164,7 +166,7 @@ T512 void rk_linear_avx512(const rk_weights *w, const rk_activations *a, long p0
     // bf16 in L2 once and reading it back per tile.
     float *tot = (float *)scratch;                                    // [M][32]
     const tile_fn *fns = f == RK_FP8 ? fused8 : f == RK_FP4 ? fused4 : plain;
-    const int mt = f == RK_BF16 ? 6 : 8;
+    const int mt = 4;   // 2 sets × 2 halves × 4 rows of sums fill 16 of the 32 zmm registers
     for (long p = p0; p < p1; p++) {
         const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * step;
         tile_args t;

@@ -90,7 +90,7 @@ struct LogitsRun {
 
     func run(prompt: [Int], teacher: [Int]?, decode: Int, extendChunk: Int) throws -> Result {
         let state = transformer.newSequence()
-        var out = try transformer.forward([.init(tokens: prompt, state: state)])[0]
+        var out = try transformer.forward([.init(tokens: prompt, state: state, wantsStreams: true)])[0]
         var fed = prompt, steps: [Step] = []
         func next(_ i: Int, _ logits: [Float]) -> Int? {
             if let teacher { return i < teacher.count ? teacher[i] : nil }
@@ -100,7 +100,7 @@ struct LogitsRun {
             steps.append(Step(position: prompt.count - 1, input: prompt, logits: out.logits, mtp: nil))
             for start in stride(from: 0, to: teacher.count, by: extendChunk) {
                 let chunk = Array(teacher[start..<min(start + extendChunk, teacher.count)])
-                out = try transformer.forward([.init(tokens: chunk, state: state)])[0]
+                out = try transformer.forward([.init(tokens: chunk, state: state, wantsStreams: true)])[0]
                 fed += chunk
                 steps.append(Step(position: fed.count - 1, input: chunk, logits: out.logits, mtp: nil))
             }
@@ -120,7 +120,7 @@ struct LogitsRun {
         }
         try record(prompt, first: true)
         while let t = token {
-            out = try transformer.forward([.init(tokens: [t], state: state)])[0]
+            out = try transformer.forward([.init(tokens: [t], state: state, wantsStreams: true)])[0]
             fed.append(t)
             i += 1
             token = next(i, out.logits)

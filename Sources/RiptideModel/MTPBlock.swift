@@ -26,6 +26,7 @@ extension Transformer {
     /// `nextTokens`).
     public func draftLogits(state: SequenceState, streams: [Float], nextTokens: [Int]) throws -> [Float] {
         guard let mtp = mtp.first else { throw RiptideModelError.invalidInput("this model has no MTP block") }
+        guard !state.mtpLayers.isEmpty else { throw RiptideModelError.invalidInput("this sequence was made without MTP state") }
         let dim = config.dim, hcCount = config.hcMult, s = nextTokens.count
         guard streams.count == s * hcCount * dim else { throw RiptideModelError.invalidInput("streams and next tokens disagree in length") }
         if let bad = nextTokens.first(where: { !(0..<config.vocabSize).contains($0) }) {
@@ -47,6 +48,6 @@ extension Transformer {
         let segment = Segment(rows: 0..<s, startPosition: start, incremental: start > 0)
         x = mtp.block.forward(x, tokens: nextTokens, positions: Array(start..<(start + s)), segments: [segment], states: [state.mtpLayers[0]])
         state.mtpPosition += s
-        return logits(lastStreams: x.suffix(hcCount * dim), hcHead: mtp.hcHead, norm: mtp.norm)
+        return logits(lastStreams: [x.suffix(hcCount * dim)], hcHead: mtp.hcHead, norm: mtp.norm)
     }
 }

@@ -39,7 +39,8 @@ public final class Transformer: @unchecked Sendable {  // immutable after load
         try self.init(checkpoint: try Checkpoint(directory: directory), config: config, kernels: kernels)
     }
 
-    public func newSequence() -> SequenceState { SequenceState(config: config) }
+    /// A fresh sequence; `mtp: false` leaves out the MTP block's state (no drafting).
+    public func newSequence(mtp: Bool = true) -> SequenceState { SequenceState(config: config, mtp: mtp) }
 
     /// One sequence's part of a forward call.
     public struct Request {
@@ -48,11 +49,16 @@ public final class Transformer: @unchecked Sendable {  // immutable after load
         /// Run a prompt at position 0 through the decode path (as chunked prefill's first chunk
         /// would) instead of the prefill path.
         public let forceIncremental: Bool
+        /// Return the final streams (for MTP) and the logits of every new position, not just the last.
+        public let wantsStreams: Bool, wantsAllLogits: Bool
 
-        public init(tokens: [Int], state: SequenceState, forceIncremental: Bool = false) {
+        public init(tokens: [Int], state: SequenceState, forceIncremental: Bool = false,
+                    wantsStreams: Bool = false, wantsAllLogits: Bool = false) {
             self.tokens = tokens
             self.state = state
             self.forceIncremental = forceIncremental
+            self.wantsStreams = wantsStreams
+            self.wantsAllLogits = wantsAllLogits
         }
     }
 
@@ -60,18 +66,25 @@ public final class Transformer: @unchecked Sendable {  // immutable after load
     public struct Output {
         /// fp32 logits of the sequence's last new position [vocab].
         public let logits: [Float]
-        /// Final 4-stream states of every new position [S, hc, D] (bf16), the MTP block's input.
+        /// Final 4-stream states of every new position [S, hc, D] (bf16), the MTP block's input;
+        /// empty unless the request asked (`wantsStreams`).
         public let finalStreams: [Float]
+        /// fp32 logits of every new position [S, vocab]; empty unless asked (`wantsAllLogits`).
+        public let allLogits: [Float]
     }
 
     /// Runs every request's new tokens; each sequence continues at `state.position`. Position 0
     /// takes the prefill path; later positions take the decode path token by token (extend).
+    /// The output head runs once over the rows whose logits are returned.
     public func forward(_ batch: [Request], trace: ModelTrace? = nil) throws -> [Output] {
         var tokens: [Int] = [], positions: [Int] = [], segments: [Segment] = []
         for r in batch {
             guard !r.tokens.isEmpty else { throw RiptideModelError.invalidInput("a request has no tokens") }
             if let bad = r.tokens.first(where: { !(0..<config.vocabSize).contains($0) }) {
                 throw RiptideModelError.invalidInput("token id \(bad) is outside the vocabulary (0..<\(config.vocabSize))")
+            }
+            guard r.state.position + r.tokens.count <= config.maxPositionEmbeddings else {
+                throw RiptideModelError.invalidInput("\(r.state.position + r.tokens.count) positions exceed max_position_embeddings \(config.maxPositionEmbeddings)")
             }
             let start = r.state.position
             segments.append(Segment(rows: tokens.count..<(tokens.count + r.tokens.count), startPosition: start,
@@ -97,19 +110,33 @@ public final class Transformer: @unchecked Sendable {  // immutable after load
             }
         }
         for r in batch { r.state.position += r.tokens.count }
-        return segments.map { s in
-            let streams = Array(h[(s.rows.lowerBound * width)..<(s.rows.upperBound * width)])
-            return Output(logits: logits(lastStreams: streams.suffix(width), hcHead: hcHead, norm: norm), finalStreams: streams)
+        // Rows whose logits are wanted: every new row of a request that asks, else its last.
+        let headRows = zip(batch, segments).map { r, s in r.wantsAllLogits ? s.rows : (s.rows.upperBound - 1)..<s.rows.upperBound }
+        let all = logits(lastStreams: headRows.flatMap { $0 }.map { h[($0 * width)..<(($0 + 1) * width)] }, hcHead: hcHead, norm: norm)
+        let vocab = config.vocabSize
+        var first = 0
+        return zip(batch, zip(segments, headRows)).map { r, sh in
+            let (s, rows) = sh
+            defer { first += rows.count }
+            let mine = all[(first * vocab)..<((first + rows.count) * vocab)]
+            return Output(logits: Array(mine.suffix(vocab)),
+                          finalStreams: r.wantsStreams ? Array(h[(s.rows.lowerBound * width)..<(s.rows.upperBound * width)]) : [],
+                          allLogits: r.wantsAllLogits ? Array(mine) : [])
         }
     }
 
-    /// hc_head → RMSNorm → head, for one position's streams [hc, D].
-    func logits(lastStreams: ArraySlice<Float>, hcHead: HyperConnection, norm: [Float]) -> [Float] {
-        var y = [Float](repeating: 0, count: config.dim)
-        Array(lastStreams).withUnsafeBufferPointer { sp in y.withUnsafeMutableBufferPointer { yp in
-            hc.head(sp, hcHead, into: yp)
-            rmsNorm(yp, weight: norm, eps: Float(config.normEps))
-        } }
-        return head.apply(y, count: 1)
+    /// hc_head → RMSNorm → head, for each position's streams [hc, D]: logits [rows, vocab]. One
+    /// head product for all rows (the head is the largest single weight).
+    func logits(lastStreams rows: [ArraySlice<Float>], hcHead: HyperConnection, norm: [Float]) -> [Float] {
+        let dim = config.dim
+        var y = [Float](repeating: 0, count: rows.count * dim)  // [rows, D]
+        y.withUnsafeMutableBufferPointer { yp in
+            for (i, streams) in rows.enumerated() {
+                let out = UnsafeMutableBufferPointer(rebasing: yp[(i * dim)..<((i + 1) * dim)])
+                Array(streams).withUnsafeBufferPointer { sp in hc.head(sp, hcHead, into: out) }
+                rmsNorm(out, weight: norm, eps: Float(config.normEps))
+            }
+        }
+        return head.apply(y, count: rows.count)
     }
 }

@@ -15,6 +15,8 @@ public final class Tokenizer: Sendable {
     private let decodeStart: [Int32]         // id → its bytes in decodeArena
     private let decodeArena: [UInt8]
     private let pool = ScratchPool()
+    /// id → whether tokenizer.json marks it `special` (skipped by `skip_special_tokens`).
+    private let specialIds: Set<Int>
 
     /// Number of id slots, added tokens included (129,280 for DeepSeek-V4).
     public let vocabularySize: Int
@@ -77,7 +79,11 @@ public final class Tokenizer: Sendable {
         self.decodeStart = start
         self.decodeArena = arena
         self.vocabularySize = size
+        self.specialIds = Set(file.addedTokens.filter(\.special).map(\.id))
     }
+
+    /// Whether tokenizer.json marks this id as a special token (BOS, EOS, chat and DSML markers).
+    public func isSpecial(_ id: Int) -> Bool { specialIds.contains(id) }
 
     /// The tokenizer.json shipped in this package.
     public static func bundled() throws -> Tokenizer {

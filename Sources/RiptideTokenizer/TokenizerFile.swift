@@ -10,6 +10,7 @@ struct TokenizerFile {
         let id: Int
         let content: String
         let normalized: Bool
+        let special: Bool
     }
 
     var vocab: [(String, Int)] = []
@@ -90,7 +91,7 @@ struct TokenizerFile {
                     throw unsupported("added_tokens[\(i)] (\(content)) has \(flag) = true")
                 }
                 let special = t["special"]?.bool ?? false
-                addedTokens.append(AddedToken(id: id, content: content, normalized: t["normalized"]?.bool ?? !special))
+                addedTokens.append(AddedToken(id: id, content: content, normalized: t["normalized"]?.bool ?? !special, special: special))
             }
         }
 

@@ -42,9 +42,9 @@ func tokenIds(seed: UInt64, count: Int, vocab: Int = 129_280) -> [Int] {
             if !histories[i].isEmpty { _ = try model.forward([.init(tokens: histories[i], state: s)]) }
             return s
         }
-        let alone = try (0..<8).map { i in try model.forward([.init(tokens: newTokens[i], state: try prepared(i))])[0] }
+        let alone = try (0..<8).map { i in try model.forward([.init(tokens: newTokens[i], state: try prepared(i), wantsStreams: true)])[0] }
         let states = try (0..<8).map(prepared)
-        let batched = try model.forward((0..<8).map { .init(tokens: newTokens[$0], state: states[$0]) })
+        let batched = try model.forward((0..<8).map { .init(tokens: newTokens[$0], state: states[$0], wantsStreams: true) })
         for i in 0..<8 {
             #expect(batched[i].logits == alone[i].logits, "sequence \(i)")
             #expect(batched[i].finalStreams == alone[i].finalStreams, "sequence \(i)")

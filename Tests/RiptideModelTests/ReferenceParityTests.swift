@@ -66,7 +66,7 @@ import Testing
         let fixture = try ReferenceFixture.load("tiny-41")
         let model = ReferenceModels.model(fixture.preset)
         let state = model.newSequence()
-        var out = try model.forward([.init(tokens: fixture.prompt, state: state)])[0]
+        var out = try model.forward([.init(tokens: fixture.prompt, state: state, wantsStreams: true)])[0]
         var errors: [Float] = []
         var nextTokens = Array(fixture.prompt.dropFirst()) + [fixture.teacher[0]]
         for (i, step) in fixture.steps.prefix(fixture.teacher.count).enumerated() {
@@ -74,7 +74,7 @@ import Testing
             let ref = try #require(step.mtp)
             let asLogits = ReferenceFixture.Logits(greedy: ref.greedy, max_abs: ref.max_abs, top: ref.top, sample: ref.sample, fnv1a: "", mtp: nil)
             errors.append(compare(draft, with: asLogits, sampleIds: fixture.sample_ids).relativeError)
-            out = try model.forward([.init(tokens: [fixture.teacher[i]], state: state)])[0]
+            out = try model.forward([.init(tokens: [fixture.teacher[i]], state: state, wantsStreams: true)])[0]
             nextTokens = [i + 1 < fixture.teacher.count ? fixture.teacher[i + 1] : 0]
             if i + 1 >= 16 { break }
         }

@@ -24,11 +24,11 @@ extension Attention {
             }
             compressor.prefill(kv: Array(comp.kv[(base * w)..<((base + s) * w)]),
                                score: Array(comp.score[(base * w)..<((base + s) * w)]), count: s, state: st)
-            table += st.entries
+            table += st.entries.floats
             let blocks = s / ratio
             if let indexer, let iq = indexQueries, let ist = state.indexer {
                 // Top-k of the blocks visible to each query; the fast scores run a query per task.
-                let k = min(indexer.topK, blocks)
+                let k = min(indexer.topK, blocks), keys = ist.entries.floats
                 var chosen = [[Int]](repeating: [], count: s)
                 chosen.withUnsafeMutableBufferPointer { buffer in
                     let cp = buffer  // distinct elements per task
@@ -37,7 +37,7 @@ extension Attention {
                         var scores = [Float](repeating: -.infinity, count: blocks)
                         let visibleScores = indexer.scores(query: iq.q[(row * indexer.heads * indexer.headDim)..<((row + 1) * indexer.heads * indexer.headDim)],
                                                            weights: iq.weights[(row * indexer.heads)..<((row + 1) * indexer.heads)],
-                                                           keys: ist.entries, count: visible)
+                                                           keys: keys, count: visible)
                         scores.replaceSubrange(0..<visible, with: visibleScores)
                         cp[t] = topKDescending(scores, k).map { $0 < visible ? s + $0 : -1 }
                     }
@@ -49,33 +49,40 @@ extension Attention {
                 for t in 0..<s { lists[t] += (0..<blocks).map { $0 < (t + 1) / ratio ? s + $0 : -1 } }
             }
         }
-        for p in max(0, s - window)..<s {
-            state.ring.replaceSubrange(((p % window) * d)..<((p % window + 1) * d), with: c.kv[((base + p) * d)..<((base + p + 1) * d)])
-        }
+        for p in max(0, s - window)..<s { state.writeRing(c.kv[((base + p) * d)..<((base + p + 1) * d)], position: p, dim: d) }
         attend(c, lists: lists, table: table, into: &o)
     }
 
     /// Decode semantics for each new token in order: ring write, indexer-compressor step and
-    /// top-k, main compressor step, attention over ring ∪ compressed entries.
+    /// top-k, main compressor step, attention over ring ∪ compressed entries. The fp32 table is
+    /// built once per call: the ring, then the current token's selected entries.
     func incremental(_ c: SegmentContext, start: Int, state: AttentionState, into o: inout [Float]) {
-        let d = headDim, base = c.rows.lowerBound
+        let d = headDim, base = c.rows.lowerBound, last = start + c.rows.count - 1
+        let mostSelected = compressor == nil ? 0 : indexer.map { min($0.topK, (last + 1) / 4) } ?? (last + 1) / ratio
+        var table = [Float](repeating: 0, count: (window + mostSelected) * d)  // [window + selected, d]
+        table.withUnsafeMutableBufferPointer { state.decodeRing(into: $0.baseAddress!) }
+        // The indexer's keys as fp32 [count, indexHeadDim], extended as its compressor finishes entries.
+        var indexKeys = state.indexer?.entries.floats ?? []
         for i in 0..<c.rows.count {
             let t = start + i, row = base + i
-            state.ring.replaceSubrange(((t % window) * d)..<((t % window + 1) * d), with: c.kv[(row * d)..<((row + 1) * d)])
+            let kvRow = c.kv[(row * d)..<((row + 1) * d)]
+            state.writeRing(kvRow, position: t, dim: d)
+            table.replaceSubrange(((t % window) * d)..<((t % window + 1) * d), with: kvRow)
             var list = t >= window - 1
                 ? (0..<window).map { (t % window + 1 + $0) % window }
                 : Array(0...t) + Array(repeating: -1, count: window - t - 1)
-            var table = state.ring
             if let compressor, let comp = c.compressed, let st = state.compressor {
                 var selected: [Int]
                 if let indexer, let ix = c.indexed, let ist = state.indexer {
                     let iw = indexer.compressor.width
-                    indexer.compressor.step(kv: ix.keys.kv[(row * iw)..<((row + 1) * iw)], score: ix.keys.score[(row * iw)..<((row + 1) * iw)],
-                                            position: t, state: ist)
+                    if let key = indexer.compressor.step(kv: ix.keys.kv[(row * iw)..<((row + 1) * iw)], score: ix.keys.score[(row * iw)..<((row + 1) * iw)],
+                                                         position: t, state: ist) {
+                        indexKeys += key
+                    }
                     let visible = (t + 1) / 4
                     let scores = indexer.scores(query: ix.queries.q[(row * indexer.heads * indexer.headDim)..<((row + 1) * indexer.heads * indexer.headDim)],
                                                 weights: ix.queries.weights[(row * indexer.heads)..<((row + 1) * indexer.heads)],
-                                                keys: ist.entries, count: visible)
+                                                keys: indexKeys, count: visible)
                     selected = topKDescending(scores, min(indexer.topK, visible))
                 } else {
                     selected = Array(0..<((t + 1) / ratio))
@@ -84,8 +91,9 @@ extension Attention {
                 compressor.step(kv: comp.kv[(row * w)..<((row + 1) * w)], score: comp.score[(row * w)..<((row + 1) * w)], position: t, state: st)
                 // Only the selected entries join the table: copying all of them would cost O(context) per token.
                 list += selected.indices.map { window + $0 }
-                table.reserveCapacity(table.count + selected.count * d)
-                for e in selected { table += st.entries[(e * d)..<((e + 1) * d)] }
+                table.withUnsafeMutableBufferPointer { tp in
+                    for (j, e) in selected.enumerated() { st.entries.decode(e, into: tp.baseAddress! + (window + j) * d) }
+                }
             }
             attend(c, lists: [list], table: table, firstRow: i, into: &o)
         }

@@ -117,7 +117,8 @@ struct Compressor {
             }
             if fastKernels { WorkerPool.shared.parallelFor(blocks) { j, _ in block(j) } } else { for j in 0..<blocks { block(j) } }
         }
-        state.entries = entries
+        state.entries = EntryStore(dim: dim)
+        for j in 0..<blocks { state.entries.append(entries[(j * dim)..<((j + 1) * dim)]) }
         let offset = overlap ? r : 0
         if overlap && cutoff >= r {
             state.kv.replaceSubrange(0..<(r * w), with: kv[((cutoff - r) * w)..<(cutoff * w)])
@@ -130,15 +131,16 @@ struct Compressor {
     }
 
     /// Decode step for position t from its projections (rows without ape). Finishes block
-    /// (t+1)/ratio − 1 when t closes it; that entry is visible to token t itself.
-    func step(kv: ArraySlice<Float>, score: ArraySlice<Float>, position t: Int, state: CompressorState) {
+    /// (t+1)/ratio − 1 when t closes it; that entry is visible to token t itself, and is returned.
+    @discardableResult
+    func step(kv: ArraySlice<Float>, score: ArraySlice<Float>, position t: Int, state: CompressorState) -> [Float]? {
         let r = ratio, w = width
         let row = overlap ? r + t % r : t % r
         for ch in 0..<w {
             state.kv[row * w + ch] = kv[kv.startIndex + ch]
             state.score[row * w + ch] = score[score.startIndex + ch] + ape[(t % r) * w + ch]
         }
-        guard (t + 1) % r == 0 else { return }
+        guard (t + 1) % r == 0 else { return nil }
         let pooled: [Float]
         if overlap {
             pooled = poolBlock(previousKV: state.kv[0..<(r * w)], previousScore: state.score[0..<(r * w)],
@@ -149,7 +151,9 @@ struct Compressor {
             pooled = poolBlock(previousKV: [], previousScore: [], currentKV: state.kv[...], currentScore: state.score[...])
         }
         precondition(state.count == (t + 1) / r - 1, "compressor state out of step")
-        state.entries += finish(pooled, position: t + 1 - r)
+        let entry = finish(pooled, position: t + 1 - r)
+        state.entries.append(entry)
+        return entry
     }
 }
 
