@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import RiptideEngine
 import RiptideModel
 import RiptideTokenizer
 
-struct GenerateCommand: ParsableCommand {
+struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Generate text from a prompt, streamed to stdout, and report tokens/s.",
@@ -40,8 +41,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Linear kernels: fast (packed, all threads) or reference (bit-exact with tools/reference).")
     var kernels: KernelChoice = .fast
 
-    func run() throws {
-        guard maxTokens >= 0 else { throw CLIError("--max-tokens must not be negative") }
+    func run() async throws {
+        guard maxTokens >= 1 else { throw CLIError("--max-tokens must be at least 1") }
         guard temperature >= 0, topP > 0, topP <= 1 else { throw CLIError("--temperature must be ≥ 0 and --top-p in (0, 1]") }
         let dir = try model.map { URL(fileURLWithPath: $0) } ?? BuiltinModel.directory()
         let loadStart = ContinuousClock.now
@@ -57,29 +58,35 @@ struct GenerateCommand: ParsableCommand {
             ? "<｜begin▁of▁sentence｜>" + prompt
             : try DSV4ChatEncoder.encode([.user(prompt)], options: ChatEncodingOptions(thinkingMode: thinking ? .thinking : .chat))
         let ids = tokenizer.encode(text)
-        let state = transformer.newSequence()
-        var sampler = Sampler(temperature: temperature, topP: topP, seed: seed)
-        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
-
-        let prefillStart = ContinuousClock.now
-        var logits = try transformer.forward([.init(tokens: ids, state: state)])[0].logits
-        let prefillSeconds = secondsSince(prefillStart)
-        let decodeStart = ContinuousClock.now
-        var generated = 0
-        while generated < maxTokens {
-            let next = sampler.next(logits)
-            generated += 1
-            if next == transformer.config.eosTokenId { break }
-            emit(detokenizer.append(next))
-            if generated == maxTokens { break }
-            logits = try transformer.forward([.init(tokens: [next], state: state)])[0].logits
+        var config = EngineConfig()
+        config.stateMemoryBytes = 1 << 30
+        config.prefixCache = false
+        let engine = try Engine(model: transformer, tokenizer: tokenizer, config: config)
+        var sampling = SamplingParams()
+        sampling.temperature = temperature
+        sampling.topP = topP
+        sampling.seed = seed
+        sampling.maxTokens = maxTokens
+        var finished: (Usage, Timings)?
+        var failure: EngineError?
+        let stream: AsyncStream<EngineEvent>
+        do { stream = try engine.submit(GenerationRequest(id: "generate", promptTokens: ids, sampling: sampling)) } catch { throw CLIError("\(error)") }
+        for await event in stream {
+            switch event {
+            case .delta(let d): emit(d.text)
+            case .completed(let usage, let timings): finished = (usage, timings)
+            case .failed(let e): failure = e
+            case .started, .finished: break
+            }
         }
-        emit(detokenizer.finish())
-        let decodeSeconds = secondsSince(decodeStart)
+        engine.shutdown()
         print("")
-        print(String(format: "[%d prompt tokens in %.2f s (%.1f tok/s); %d generated in %.2f s: %.2f tok/s; load %.2f s]",
-                     ids.count, prefillSeconds, Double(ids.count) / prefillSeconds, generated, decodeSeconds,
-                     Double(generated) / max(decodeSeconds, 1e-9), loadSeconds))
+        if let failure { throw CLIError("\(failure)") }
+        guard let (usage, timings) = finished else { throw CLIError("the engine ended the request without a result") }
+        let decodeSeconds = max(timings.total - timings.timeToFirstToken, 1e-9)
+        print(String(format: "[%d prompt tokens, first token after %.2f s (%.1f tok/s); %d generated: %.2f tok/s; load %.2f s]",
+                     usage.promptTokens, timings.timeToFirstToken, Double(usage.promptTokens) / timings.timeToFirstToken,
+                     usage.completionTokens, Double(max(usage.completionTokens - 1, 0)) / decodeSeconds, loadSeconds))
     }
 
     private func emit(_ text: String) {

@@ -42,3 +42,10 @@ func loadTokenizer(_ path: String?) throws -> Tokenizer {
     guard let path else { return try Tokenizer.bundled() }
     return try Tokenizer(contentsOf: URL(fileURLWithPath: path))
 }
+
+/// The model directory's tokenizer.json, or the bundled one when it has none.
+func modelTokenizer(_ directory: String) throws -> Tokenizer {
+    let url = URL(fileURLWithPath: directory).appendingPathComponent("tokenizer.json")
+    guard FileManager.default.fileExists(atPath: url.path) else { return try Tokenizer.bundled() }
+    do { return try Tokenizer(contentsOf: url) } catch { throw CLIError("\(url.path): \(error)") }
+}

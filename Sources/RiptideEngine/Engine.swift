@@ -45,6 +45,38 @@ public final class Engine: @unchecked Sendable {  // mutable state sits behind `
     /// Queues a request; its events arrive on the returned stream, which ends after `.completed`
     /// or `.failed`. Throws at once for what can never run (too long, too large, queue full, draining).
     public func submit(_ request: GenerationRequest) throws -> AsyncStream<EngineEvent> {
+        try submit([request])[0]
+    }
+
+    /// Queues several requests at once: the scheduler sees them all in the same round. Throws
+    /// (and queues none) if any of them can never run.
+    public func submit(_ requests: [GenerationRequest]) throws -> [AsyncStream<EngineEvent>] {
+        for r in requests { try validate(r) }
+        lock.lock()
+        defer { lock.unlock() }
+        guard !mailbox.draining && !mailbox.stopping else { throw EngineError.shuttingDown }
+        guard mailbox.inbox.count + mailbox.published.queued + requests.count <= config.maxQueuedRequests else {
+            throw EngineError.queueFull(limit: config.maxQueuedRequests)
+        }
+        let streams = requests.map { request in
+            let (stream, continuation) = AsyncStream<EngineEvent>.makeStream(bufferingPolicy: .unbounded)
+            mailbox.nextKey += 1
+            let key = mailbox.nextKey
+            let group = RequestGroup(key: key, request: request, seed: request.sampling.seed ?? UInt64.random(in: 0...UInt64.max),
+                                     continuation: continuation, submitted: Self.now())
+            // A consumer that goes away (client disconnect, cancelled task) aborts the request.
+            continuation.onTermination = { [weak self] reason in
+                if case .cancelled = reason { self?.abort(key: key) }
+            }
+            mailbox.inbox.append(group)
+            return stream
+        }
+        lock.signal()
+        return streams
+    }
+
+    /// Throws for a request that can never run.
+    private func validate(_ request: GenerationRequest) throws {
         let p = request.sampling
         guard !request.promptTokens.isEmpty else { throw EngineError.invalidRequest("the prompt has no tokens") }
         if let bad = request.promptTokens.first(where: { !(0..<model.config.vocabSize).contains($0) }) {
@@ -57,22 +89,6 @@ public final class Engine: @unchecked Sendable {  // mutable state sits behind `
         }
         let need = scheduler.minimumBytes(request)
         guard need <= config.stateMemoryBytes else { throw EngineError.tooLarge(needBytes: need, capacityBytes: config.stateMemoryBytes) }
-        let (stream, continuation) = AsyncStream<EngineEvent>.makeStream(bufferingPolicy: .unbounded)
-        lock.lock()
-        defer { lock.unlock() }
-        guard !mailbox.draining && !mailbox.stopping else { throw EngineError.shuttingDown }
-        guard mailbox.inbox.count + mailbox.published.queued < config.maxQueuedRequests else { throw EngineError.queueFull(limit: config.maxQueuedRequests) }
-        mailbox.nextKey += 1
-        let key = mailbox.nextKey
-        let group = RequestGroup(key: key, request: request, seed: p.seed ?? UInt64.random(in: 0...UInt64.max),
-                                 continuation: continuation, submitted: Self.now())
-        // A consumer that goes away (client disconnect, cancelled task) aborts the request.
-        continuation.onTermination = { [weak self] reason in
-            if case .cancelled = reason { self?.abort(key: key) }
-        }
-        mailbox.inbox.append(group)
-        lock.signal()
-        return stream
     }
 
     /// Cancels a request, queued or running; its memory is freed at once and its stream gets

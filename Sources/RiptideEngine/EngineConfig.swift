@@ -25,5 +25,8 @@ public struct EngineConfig: Sendable {
     /// Seconds a request may take from submission before it is aborted; nil: no limit.
     public var requestTimeout: Double? = nil
 
+    /// Keep a `StepRecord` per step, with the routed experts of each layer (benchmarks).
+    public var recordSteps = false
+
     public init() {}
 }

@@ -5,10 +5,11 @@ extension Scheduler {
     /// One scheduling round: admission, then one step with prefill and `decodeSteps − 1` more
     /// decode-only steps. Returns false when there was nothing to run.
     func round(now: Double) throws -> Bool {
-        let t0 = Engine.now()
+        let admissionStart = Engine.now()
         admit(now: now)
         var ran = false
         for i in 0..<max(1, config.decodeSteps) {
+            let t0 = i == 0 ? admissionStart : Engine.now()
             var work = plan(decodeOnly: i > 0)
             fitGrowth(&work)
             if work.isEmpty { break }
@@ -21,10 +22,12 @@ extension Scheduler {
     /// Runs one batch through the model and handles its outputs.
     private func run(_ work: [(Sequence, Int)], scheduled t0: Double) throws {
         let t1 = Engine.now()
+        let trace = config.recordSteps ? ModelTrace() : nil
         let outputs = try model.forward(work.map { s, n in
             Transformer.Request(tokens: Array(s.tokens[s.computed..<(s.computed + n)]), state: s.state!, forceIncremental: true)
-        })
+        }, trace: trace)
         let t2 = Engine.now()
+        let sampleBefore = samplingSeconds
         for ((s, n), out) in zip(work, outputs) {
             s.computed += n
             memory.charge(s.memoryKey, bytes: s.state!.bytes + (s.boundarySnapshot?.state.bytes ?? 0))
@@ -32,9 +35,17 @@ extension Scheduler {
             if s.computed == s.tokens.count { sampleNext(s, logits: out.logits, now: t2) }
         }
         let t3 = Engine.now()
-        profile.schedule += t1 - t0
+        let sampling = samplingSeconds - sampleBefore
+        profile.schedule += (t1 - t0) + (t3 - t2 - sampling)
         profile.forward += t2 - t1
-        profile.sample += t3 - t2
+        profile.sample += sampling
+        if let trace {
+            let layers = trace.routedExperts.prefix(model.config.nLayers)
+            profile.records.append(StepRecord(rows: work.reduce(0) { $0 + $1.1 }, decodes: work.filter { $0.1 == 1 }.count,
+                                              scheduleSeconds: (t1 - t0) + (t3 - t2 - sampling), forwardSeconds: t2 - t1,
+                                              sampleSeconds: sampling, uniqueExperts: layers.map { Set($0).count },
+                                              stateBytes: work.reduce(0) { $0 + ($1.0.state?.bytes ?? 0) }))
+        }
         profile.steps += 1
         profile.rows += work.reduce(0) { $0 + $1.1 }
         counters.steps += 1
@@ -76,7 +87,12 @@ extension Scheduler {
             }
         }
         logits.withUnsafeBufferPointer { lp in
-            for c in choices { emit(c, next: next(c, logits: lp), now: now) }
+            for c in choices {
+                let t = Engine.now()
+                let picked = next(c, logits: lp)
+                samplingSeconds += Engine.now() - t
+                emit(c, next: picked, now: now)
+            }
         }
     }
 

@@ -18,6 +18,8 @@ final class Scheduler: @unchecked Sendable {  // confined to the engine thread a
     var counters = EngineStats()
     /// Per-phase seconds of the last steps (scheduling, forward, sampling and output).
     var profile = StepProfile()
+    /// Seconds inside the samplers, summed.
+    var samplingSeconds = 0.0
 
     init(model: Transformer, tokenizer: Tokenizer, config: EngineConfig, contextLength: Int) {
         self.model = model
@@ -145,13 +147,28 @@ final class Scheduler: @unchecked Sendable {  // confined to the engine thread a
     }
 }
 
-/// Seconds spent per phase, summed since the counters were last read.
+/// Seconds spent per phase, summed since the counters were last read: scheduling (admission,
+/// planning, memory, and the bookkeeping after the forward), the forward, and the samplers.
 public struct StepProfile: Sendable {
     public var schedule = 0.0, forward = 0.0, sample = 0.0
     public var steps = 0, rows = 0
+    /// One record per step when `EngineConfig.recordSteps` is on.
+    public var records: [StepRecord] = []
     public init() {}
 
     mutating func add(_ o: StepProfile) {
         schedule += o.schedule; forward += o.forward; sample += o.sample; steps += o.steps; rows += o.rows
+        records += o.records
     }
+}
+
+/// One step as the benchmark sees it.
+public struct StepRecord: Sendable {
+    /// Rows computed, and how many of them were single-token decodes.
+    public var rows: Int, decodes: Int
+    public var scheduleSeconds: Double, forwardSeconds: Double, sampleSeconds: Double
+    /// Distinct routed experts per main MoE layer over the step's rows.
+    public var uniqueExperts: [Int]
+    /// State bytes of the sequences in the step.
+    public var stateBytes: Int
 }

@@ -31,6 +31,9 @@ public final class SequenceState: @unchecked Sendable {  // used by one thread a
     /// Bytes this state holds now (shared entries counted in full).
     public var bytes: Int { (layers + mtpLayers).reduce(0) { $0 + $1.bytes } }
 
+    /// Bytes per main layer, then per MTP layer.
+    public var layerBytes: [Int] { (layers + mtpLayers).map(\.bytes) }
+
     /// Bytes a state holds after `tokens` tokens: the fixed part (rings and pending rows) plus the
     /// compressed entries and indexer keys, which grow with the sequence.
     public static func bytes(config c: ModelConfig, tokens: Int, mtp: Bool = true) -> Int {
