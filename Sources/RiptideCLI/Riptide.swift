@@ -8,6 +8,6 @@ struct Riptide: AsyncParsableCommand {
         subcommands: [
             GenerateCommand.self, LogitsCommand.self, InitModelCommand.self, InspectCommand.self,
             TokenizeCommand.self, BenchTokenizerCommand.self, BenchCommand.self, ReportCommand.self,
-            RooflineCommand.self, BenchKernelsCommand.self, BenchModelCommand.self,
+            RooflineCommand.self, BenchKernelsCommand.self, BenchModelCommand.self, BenchEngineCommand.self, ServeCommand.self,
         ])
 }
