@@ -47,6 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Scheduling order: fcfs or lpm (longest prefix match first).")
     var schedulePolicy: EngineConfig.SchedulePolicy = EngineConfig().schedulePolicy
     @Option(help: "Decode steps per scheduling round.") var decodeSteps = EngineConfig().decodeSteps
+    @Option(help: "Share of a request's remaining max_tokens that admission reserves state memory for (0 to 1).")
+    var projectedOutputFraction = EngineConfig().projectedOutputFraction
     @Option(help: "State memory for requests and prefix snapshots: bytes, 4GiB, 512MiB, or a fraction of free RAM (0.5).")
     var stateMemory: String?
     @Option(help: "Context limit in tokens (default: the model's max_position_embeddings).") var contextLength: Int?
@@ -86,6 +88,8 @@ struct ServeCommand: AsyncParsableCommand {
         config.chunkedPrefillSize = chunkedPrefillSize
         config.schedulePolicy = schedulePolicy
         config.decodeSteps = decodeSteps
+        guard (0...1).contains(projectedOutputFraction) else { throw CLIError("--projected-output-fraction must be between 0 and 1") }
+        config.projectedOutputFraction = projectedOutputFraction
         if let stateMemory {
             guard let bytes = Self.parseSize(stateMemory, fractionOf: Self.availableMemory()) else {
                 throw CLIError("--state-memory: expected bytes, a size such as 4GiB, or a fraction such as 0.5; got '\(stateMemory)'")
