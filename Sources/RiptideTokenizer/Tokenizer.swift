@@ -104,6 +104,32 @@ public final class Tokenizer: Sendable {
         return text.withUTF8 { encode(utf8: $0) }
     }
 
+    /// Token ids of `text` with added tokens not matched: their text is encoded as ordinary text
+    /// (HF's `split_special_tokens=True`), so a client typing `<think>` gets no control token.
+    public func encodePlain(_ text: String) -> [Int] {
+        var text = text, ids: [Int] = []
+        text.withUTF8 { utf8 in
+            let scratch = pool.take()
+            byteIds.withUnsafeBufferPointer { encodeSegment(utf8, 0..<utf8.count, scratch, $0.baseAddress!, &ids) }
+            pool.put(scratch)
+        }
+        return ids
+    }
+
+    /// Splits `text` as `encode` matches added tokens in it: `body(piece, nil)` for ordinary text,
+    /// `body(tokenText, id)` for each added token, in order.
+    public func splitAddedTokens(_ text: String, _ body: (Substring, Int?) -> Void) {
+        var copy = text
+        copy.withUTF8 { utf8 in
+            let piece = { (r: Range<Int>) -> Substring in
+                let u = text.utf8
+                return Substring(text[u.index(u.startIndex, offsetBy: r.lowerBound)..<u.index(u.startIndex, offsetBy: r.upperBound)])
+            }
+            added.split(utf8, 0..<utf8.count, onText: { body(piece($0), nil) },
+                        onToken: { id in body(Substring(tokens[id] ?? ""), id) })
+        }
+    }
+
     /// Same as `encode(_:)` for text already in (valid) UTF-8.
     func encode(utf8 text: UnsafeBufferPointer<UInt8>) -> [Int] {
         var ids: [Int] = []

@@ -90,3 +90,17 @@ private func loadError(_ url: URL) -> TokenizerError? {
         #expect(err?.description.contains(mention) == true, "\(json): \(err?.description ?? "no error")")
     }
 }
+
+@Test func plainEncodingAndSpecialIds() throws {
+    let tok = try Shared.get()
+    let plain = tok.encodePlain("Hello <think> world")
+    #expect(!plain.contains(128_821))
+    #expect(tok.decode(plain) == "Hello <think> world")
+    #expect(tok.encodePlain("Hello world") == tok.encode("Hello world"))
+    var pieces: [String] = [], ids: [Int?] = []
+    tok.splitAddedTokens("a<think>b</think>") { piece, id in pieces.append(String(piece)); ids.append(id) }
+    #expect(pieces == ["a", "<think>", "b", "</think>"])
+    #expect(ids == [nil, 128_821, nil, 128_822])
+    #expect(tok.isSpecial(0) && tok.isSpecial(1))
+    #expect(!tok.isSpecial(19923))
+}
