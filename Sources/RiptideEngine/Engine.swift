@@ -102,14 +102,25 @@ public final class Engine: @unchecked Sendable {  // mutable state sits behind `
     }
 
     /// Drops every prefix snapshot; false if requests are running or queued (SGLang's rule).
-    public func flushCache() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
+    /// Waits for the engine thread without blocking the caller's thread.
+    public func flushCache() async -> Bool {
+        requestFlush()
+        while true {
+            if let result = flushOutcome() { return result }
+            try? await Task.sleep(nanoseconds: 2_000_000)
+        }
+    }
+
+    private func requestFlush() {
+        lock.lock(); defer { lock.unlock() }
         mailbox.flushRequested = true
         mailbox.flushResult = nil
         lock.signal()
-        while mailbox.flushResult == nil && !mailbox.threadDone { lock.wait() }
-        return mailbox.flushResult ?? false
+    }
+
+    private func flushOutcome() -> Bool? {
+        lock.lock(); defer { lock.unlock() }
+        return mailbox.threadDone ? false : mailbox.flushResult
     }
 
     public func stats() -> EngineStats {

@@ -105,8 +105,8 @@ struct Operations: Sendable {
         }
     }
 
-    func flushCache() -> Response {
-        if engine.flushCache() {
+    func flushCache() async -> Response {
+        if await engine.flushCache() {
             return JSONOutput.text("Cache flushed.\n")
         }
         return JSONOutput.text(

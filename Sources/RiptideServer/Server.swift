@@ -95,8 +95,8 @@ public struct RiptideServer: Sendable {
         router.get("/metrics") { _, _ in ops.metrics() }
         router.post("/generate") { request, _ in await generate.respond(request) }
         router.post("/abort_request") { request, _ in await ops.abortRequest(request) }
-        router.post("/flush_cache") { _, _ in ops.flushCache() }
-        router.get("/flush_cache") { _, _ in ops.flushCache() }
+        router.post("/flush_cache") { _, _ in await ops.flushCache() }
+        router.get("/flush_cache") { _, _ in await ops.flushCache() }
         router.get("/get_model_info") { _, _ in ops.modelInfo() }
         router.get("/get_server_info") { _, _ in ops.serverInfo() }
         router.get("/server_info") { _, _ in ops.serverInfo() }

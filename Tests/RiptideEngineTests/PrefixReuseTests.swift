@@ -47,7 +47,8 @@ final class PrefixReuseTests: XCTestCase {
         _ = await collect(try cached.submit(GenerationRequest(id: "a", promptTokens: randomTokens(seed: 7, count: 300), sampling: greedy(4))))
         try await Task.sleep(nanoseconds: 20_000_000)
         XCTAssertGreaterThan(cached.stats().cacheBytes, 0)
-        XCTAssertTrue(cached.flushCache())
+        let flushed = await cached.flushCache()
+        XCTAssertTrue(flushed)
         XCTAssertEqual(cached.stats().cacheBytes, 0)
         XCTAssertEqual(cached.stats().requestBytes, 0)
     }
