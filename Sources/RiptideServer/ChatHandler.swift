@@ -105,15 +105,13 @@ struct ChatRun: Sendable {
             return out
         case .completed(let u, let timings):
             usage = u
-            context.metrics.record(
-                usage: u, timings: timings, aborted: choices.contains { $0.finishReason == .abort }, choices: choices.count)
+            _ = timings
             guard request.stream && request.includeUsage else { return [] }
             return [[
                 "id": .string(id), "object": "chat.completion.chunk", "created": .int(created),
                 "model": .string(context.modelName), "choices": [], "usage": usageJSON(),
             ]]
         case .failed(let e):
-            context.metrics.recordFailure()
             failure = APIError.engine(e)
             return []
         }

@@ -124,14 +124,11 @@ struct CompletionRun: Sendable {
             choices[c].finishReason = reason
             choices[c].matchedStop = matched
             return request.stream ? [chunk(c, text: "", finish: reason.rawValue, matchedStop: matched)] : []
-        case .completed(let usage, let timings):
+        case .completed(let usage, _):
             completionTokens += usage.completionTokens
             cachedTokens += usage.cachedTokens
-            let aborted = (0..<n).contains { choices[prompt * n + $0].finishReason == .abort }
-            context.metrics.record(usage: usage, timings: timings, aborted: aborted, choices: n)
             return []
         case .failed(let e):
-            context.metrics.recordFailure()
             if failure == nil { failure = APIError.engine(e, param: "prompt") }
             return []
         }

@@ -162,15 +162,9 @@ struct GenerateRun: Sendable {
             case .abort: choices[c].finish = ["type": "abort", "message": "the request was aborted"]
             }
             return streaming ? [result(c)] : []
-        case .completed(let usage, let timings):
-            let aborted = (0..<n).contains { k in
-                if case .object = choices[p * n + k].finish, choices[p * n + k].finish["type"]?.stringValue == "abort" { return true }
-                return false
-            }
-            context.metrics.record(usage: usage, timings: timings, aborted: aborted, choices: n)
+        case .completed:
             return []
         case .failed(let e):
-            context.metrics.recordFailure()
             if failure == nil { failure = APIError.engine(e, param: "input_ids") }
             return []
         }

@@ -94,7 +94,7 @@ struct JSONFields: Sendable {
         guard case .array(let items) = v else { throw fail(key, "a list of integers") }
         return try items.map { item in
             guard let n = Self.integer(item), range.contains(n) else {
-                throw fail(key, "a list of integers in \(Self.describe(range))")
+                throw fail(key, "a list of integers, each \(Self.describe(range).replacingOccurrences(of: "an integer ", with: ""))")
             }
             return n
         }

@@ -112,15 +112,37 @@ final class ServingContext: Sendable {
         return min(room, defaultCap ?? room)
     }
 
-    /// Queues one engine request; refusals become API errors (400, 429, 503).
+    /// Queues one engine request; refusals become API errors (400, 429, 503). The events pass
+    /// through a relay that records the request's metrics even when the handler stops reading
+    /// (a client that went away); dropping the returned stream aborts the request.
     func submit(id: String, prompt: [Int], sampling: SamplingParams, param: String) throws -> AsyncStream<EngineEvent> {
         if isDraining { throw APIError.draining }
         guard !prompt.isEmpty else { throw APIError.invalid("the prompt is empty", param: param) }
+        let events: AsyncStream<EngineEvent>
         do {
-            return try engine.submit(GenerationRequest(id: id, promptTokens: prompt, sampling: sampling))
+            events = try engine.submit(GenerationRequest(id: id, promptTokens: prompt, sampling: sampling))
         } catch let e as EngineError {
             throw APIError.engine(e, param: param)
         }
+        let (relayed, continuation) = AsyncStream<EngineEvent>.makeStream(bufferingPolicy: .unbounded)
+        let (engine, metrics, choices) = (self.engine, self.metrics, sampling.n)
+        continuation.onTermination = { reason in
+            if case .cancelled = reason { engine.abort(id) }
+        }
+        Task {
+            var aborted = false
+            for await event in events {
+                switch event {
+                case .finished(_, .abort, _): aborted = true
+                case .completed(let usage, let timings): metrics.record(usage: usage, timings: timings, aborted: aborted, choices: choices)
+                case .failed: metrics.recordFailure()
+                default: break
+                }
+                continuation.yield(event)
+            }
+            continuation.finish()
+        }
+        return relayed
     }
 
     /// Runs `body` (which consumes the engine events of `ids`) so that a client disconnect, an
