@@ -47,11 +47,7 @@ struct GenerateCommand: AsyncParsableCommand {
         let dir = try model.map { URL(fileURLWithPath: $0) } ?? BuiltinModel.directory()
         let loadStart = ContinuousClock.now
         let transformer = try loadModel(dir.path, kernels: kernels)
-        let tokenizerURL = dir.appendingPathComponent("tokenizer.json")
-        let tokenizer: Tokenizer
-        do {
-            tokenizer = FileManager.default.fileExists(atPath: tokenizerURL.path) ? try Tokenizer(contentsOf: tokenizerURL) : try Tokenizer.bundled()
-        } catch { throw CLIError("\(tokenizerURL.path): \(error)") }
+        let tokenizer = try modelTokenizer(dir.path)
         let loadSeconds = secondsSince(loadStart)
 
         let text = raw

@@ -106,12 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
         let dir = try modelDir.map { URL(fileURLWithPath: $0) } ?? BuiltinModel.directory()
         let loadStart = ContinuousClock.now
         let transformer = try loadModel(dir.path, kernels: kernels)
-        let tokenizerURL = dir.appendingPathComponent("tokenizer.json")
-        let tokenizer: Tokenizer
-        do {
-            tokenizer = FileManager.default.fileExists(atPath: tokenizerURL.path)
-                ? try Tokenizer(contentsOf: tokenizerURL) : try Tokenizer.bundled()
-        } catch { throw CLIError("\(tokenizerURL.path): \(error)") }
+        let tokenizer = try modelTokenizer(dir.path)
         let engine = try Engine(model: transformer, tokenizer: tokenizer, config: config)
         logger.info("model loaded", metadata: [
             "dir": "\(dir.path)", "seconds": "\(String(format: "%.2f", secondsSince(loadStart)))",

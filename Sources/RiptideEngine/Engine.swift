@@ -264,7 +264,7 @@ extension Scheduler {
         st.running = running.count
         st.queued = waiting.count
         st.capacityBytes = memory.capacity
-        let cached = cache.heldBytes().values.reduce(0, +)
+        let cached = cache.bytes
         st.cacheBytes = cached
         st.requestBytes = memory.used - cached
         st.lastProgress = Engine.now()

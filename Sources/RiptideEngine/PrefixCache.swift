@@ -19,6 +19,8 @@ struct PrefixCache {
 
     private let root = Node(key: [], parent: nil)
     private(set) var snapshots = 0
+    /// Bytes of all snapshots (they never change once stored), kept so that stats need no walk.
+    private(set) var bytes = 0
 
     /// The deepest snapshot whose path is a prefix of `tokens` and leaves at least one token of
     /// them to compute (logits come from computing). Marks it used.
@@ -67,6 +69,7 @@ struct PrefixCache {
         node.snapshot = state
         node.memoryKey = key
         snapshots += 1
+        bytes += state.bytes
         return true
     }
 
@@ -94,6 +97,7 @@ struct PrefixCache {
         }
         root.children = [:]
         snapshots = 0
+        bytes = 0
         return keys
     }
 
@@ -109,6 +113,7 @@ struct PrefixCache {
     }
 
     private mutating func drop(_ node: Node) {
+        bytes -= node.snapshot?.bytes ?? 0
         node.snapshot = nil
         snapshots -= 1
         var n = node

@@ -167,10 +167,12 @@ extension Scheduler {
     /// The ledger against what every holder really holds; empty when all is well.
     func audit() -> [String] {
         var actual = cache.heldBytes()
+        let held = actual.values.reduce(0, +)
         for s in running { actual[s.memoryKey] = (s.state?.bytes ?? 0) + (s.boundarySnapshot?.state.bytes ?? 0) }
         var problems = memory.audit(actual)
-        if isIdle && memory.used != cache.heldBytes().values.reduce(0, +) {
-            problems.append("idle, yet \(memory.used) bytes are charged and the prefix cache holds \(cache.heldBytes().values.reduce(0, +))")
+        if held != cache.bytes { problems.append("the prefix cache counts \(cache.bytes) bytes but holds \(held)") }
+        if isIdle && memory.used != cache.bytes {
+            problems.append("idle, yet \(memory.used) bytes are charged and the prefix cache holds \(cache.bytes)")
         }
         return problems
     }
