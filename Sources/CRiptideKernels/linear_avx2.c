@@ -260,3 +260,37 @@ void rk_linear_run(rk_pool *pool, int path, const rk_weights *w, const rk_activa
     if (r.per < 1) r.per = 1;
     rk_pool_run(pool, (int)((r.panels + r.per - 1) / r.per), run_task, &r);
 }
+
+// One pool job for many products (a layer's experts): tasks are (product, panel range) pairs,
+// sized as rk_linear_run sizes them over all the panels together. Each product runs exactly the
+// code rk_linear_run would, so its rows come out the same bits.
+typedef struct { int path; const rk_linear_job *jobs; const long *first; int count; long per; long scratch; rk_pool *pool; } many_ctx;
+
+static void many_task(void *c, int task, int worker) {
+    many_ctx *r = c;
+    int lo = 0, hi = r->count - 1;          // the job whose task range holds `task`
+    while (lo < hi) { int mid = (lo + hi + 1) / 2; if (r->first[mid] <= task) lo = mid; else hi = mid - 1; }
+    const rk_linear_job *j = &r->jobs[lo];
+    long panels = (j->w->n + 31) / 32, p0 = (task - r->first[lo]) * r->per;
+    long p1 = p0 + r->per < panels ? p0 + r->per : panels;
+    void *s = rk_pool_scratch(r->pool, worker, r->scratch);
+    if (r->path == RK_PATH_AVX512) rk_linear_avx512(j->w, j->a, p0, p1, s);
+    else rk_linear_avx2(j->w, j->a, p0, p1, s);
+}
+
+void rk_linear_run_many(rk_pool *pool, int path, const rk_linear_job *jobs, int count) {
+    if (count <= 0) return;
+    long total = 0, scratch = 0;
+    for (int i = 0; i < count; i++) {
+        total += (jobs[i].w->n + 31) / 32;
+        long b = rk_linear_scratch_bytes(jobs[i].w, jobs[i].a->m);
+        if (b > scratch) scratch = b;
+    }
+    long want = 16L * rk_pool_threads(pool), per = (total + want - 1) / want;
+    if (per < 1) per = 1;
+    long *first = malloc(sizeof(long) * (size_t)count), tasks = 0;  // first task of each job
+    for (int i = 0; i < count; i++) { first[i] = tasks; tasks += ((jobs[i].w->n + 31) / 32 + per - 1) / per; }
+    many_ctx r = {path, jobs, first, count, per, scratch, pool};
+    rk_pool_run(pool, (int)tasks, many_task, &r);
+    free(first);
+}

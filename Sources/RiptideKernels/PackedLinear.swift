@@ -86,32 +86,55 @@ public final class PackedLinear: @unchecked Sendable {
             portableApply(x, count: count, into: y, round: round)
             return
         }
-        let kp = paddedCols, quantized = format == .fp8 || format == .fp4
+        Self.withActivations(x, count: count, cols: cols, format: format, path: path, pool: pool) { a in
+            var w = cWeights
+            var act = a.rows(0, count, output: y, round: round)
+            rk_linear_run(pool.raw, a.cPath, &w, &act)
+        }
+    }
+
+    /// Activations x [count, cols] prepared for weights of `format` on `path` (AVX-512: e4m3 or bf16
+    /// codes and block scales; AVX2: fp32 values), valid inside `withActivations`.
+    struct PreparedActivations {
+        let xq: UnsafeMutablePointer<UInt16>?    // [count][kp]
+        let xs: UnsafeMutablePointer<Float>?     // [count][kp/128]
+        let xf: UnsafeMutablePointer<Float>?     // [count][kp]
+        let kp: Int
+        let cPath: Int32
+
+        /// The C view of rows [first, first + count) writing y [count][n].
+        func rows(_ first: Int, _ count: Int, output y: UnsafeMutablePointer<Float>, round: Bool) -> rk_activations {
+            rk_activations(m: count, xq: xq.map { UnsafePointer($0 + first * kp) },
+                           xs: xs.map { UnsafePointer($0 + first * (kp / 128)) },
+                           xf: xf.map { UnsafePointer($0 + first * kp) }, y: y, round_bf16: round ? 1 : 0)
+        }
+    }
+
+    static func withActivations<R>(_ x: UnsafePointer<Float>, count: Int, cols: Int, format: Format, path: KernelPath,
+                                   pool: WorkerPool, _ body: (PreparedActivations) -> R) -> R {
+        let kp = (cols + 127) / 128 * 128, quantized = format == .fp8 || format == .fp4
         let needQ = path == .avx512 && format != .f32
         let needF = path == .avx2 || format == .f32
-        withUnsafeTemporaryAllocation(of: UInt16.self, capacity: needQ ? count * kp : 0) { xq in     // [count][kp]
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: quantized ? count * kp / 128 : 0) { xs in  // [count][kp/128]
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: needF ? count * kp : 0) { xf in      // [count][kp]
+        return withUnsafeTemporaryAllocation(of: UInt16.self, capacity: needQ ? count * kp : 0) { xq in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: quantized ? count * kp / 128 : 0) { xs in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: needF ? count * kp : 0) { xf in
             // Prepare activations in parallel by rows (quantization is ~5% of an M=512 product); a few
             // rows (decode) are quicker done here than handed to the pool.
             let chunk = count * kp <= 1 << 15 ? count : max(1, (count + 4 * pool.threads - 1) / (4 * pool.threads))
-            let cols = self.cols, roundToBF16: Int32 = self.format == .bf16 ? 1 : 0
+            let roundToBF16: Int32 = format == .bf16 ? 1 : 0
             let prepare = { (t: Int) in
                 let r0 = t * chunk, n = min(chunk, count - r0)
                 let q = needQ ? xq.baseAddress! + r0 * kp : nil, f = needF ? xf.baseAddress! + r0 * kp : nil
                 if quantized {
-                    rk_quantize_fp8_rows(x + r0 * cols, n, cols, kp, q,
-                                         xs.baseAddress! + r0 * (kp / 128), f)
+                    rk_quantize_fp8_rows(x + r0 * cols, n, cols, kp, q, xs.baseAddress! + r0 * (kp / 128), f)
                 } else {
                     rk_convert_rows(x + r0 * cols, n, cols, kp, q, f, roundToBF16)
                 }
             }
             if chunk == count { prepare(0) } else { pool.parallelFor((count + chunk - 1) / chunk) { t, _ in prepare(t) } }
-            var w = cWeights
-            var a = rk_activations(m: count, xq: needQ ? UnsafePointer(xq.baseAddress) : nil,
-                                   xs: quantized ? UnsafePointer(xs.baseAddress) : nil,
-                                   xf: needF ? UnsafePointer(xf.baseAddress) : nil, y: y, round_bf16: round ? 1 : 0)
-            rk_linear_run(pool.raw, path == .avx512 && format != .f32 ? Int32(RK_PATH_AVX512) : Int32(RK_PATH_AVX2), &w, &a)
+            return body(PreparedActivations(
+                xq: needQ ? xq.baseAddress : nil, xs: quantized ? xs.baseAddress : nil, xf: needF ? xf.baseAddress : nil,
+                kp: kp, cPath: needQ ? Int32(RK_PATH_AVX512) : Int32(RK_PATH_AVX2)))
         } } }
     }
 

@@ -64,6 +64,9 @@ long rk_linear_scratch_bytes(const rk_weights *w, long m);
 
 // Splits the panels over the pool and runs the chosen path.
 void rk_linear_run(rk_pool *pool, int path, const rk_weights *w, const rk_activations *a);
+// Runs many products in one pool job (a MoE layer's experts), each exactly as rk_linear_run would.
+typedef struct { const rk_weights *w; const rk_activations *a; } rk_linear_job;
+void rk_linear_run_many(rk_pool *pool, int path, const rk_linear_job *jobs, int count);
 
 // Activation quantization of spec §6.3, bit-exact with RiptideKernels.quantizeFP8 (block 128):
 // x [m][k] → xq (may be NULL) [m][kpad] bf16 bits of the e4m3 values (zero padded), xs [m][kpad/128];

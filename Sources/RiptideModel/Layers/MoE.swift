@@ -6,10 +6,22 @@ struct Expert {
     let w1: WeightMatrix, w2: WeightMatrix, w3: WeightMatrix
     let limit: Float
 
+    var isPacked: Bool { w1.packed != nil && w2.packed != nil && w3.packed != nil }
+
     /// x [n, D] bf16 → bf16 [n, D]; `routeWeights` [n] for routed experts, nil for the shared one.
     func apply(_ x: [Float], count n: Int, routeWeights: [Float]?, trace: ModelTrace? = nil) -> [Float] {
         var g = quantizedLinear(w1, x, count: n)
         let u = quantizedLinear(w3, x, count: n)
+        g.withUnsafeMutableBufferPointer { gp in u.withUnsafeBufferPointer { up in
+            let clamped = swiGLU(gate: gp.baseAddress!, up: up.baseAddress!, rows: n, routeWeights: routeWeights.map { w in { w[$0] } })
+            trace?.swiGLU(clamped: clamped, of: n * w1.rows)
+        } }
+        return quantizedLinear(w2, g, count: n)
+    }
+
+    /// gate [rows, inter] ← bf16(weight(row) · silu(clamped gate) · clamped up), in place; returns
+    /// how many elements the clamp changed.
+    func swiGLU(gate g: UnsafeMutablePointer<Float>, up u: UnsafePointer<Float>, rows n: Int, routeWeights: ((Int) -> Float)?) -> Int {
         let inter = w1.rows
         var clamped = 0
         for i in 0..<(n * inter) {
@@ -20,11 +32,10 @@ struct Expert {
                 if up != u[i] || gate != g[i] { clamped += 1 }
             }
             var a = silu32(gate) * up
-            if let routeWeights { a = routeWeights[i / inter] * a }
+            if let routeWeights { a = routeWeights(i / inter) * a }
             g[i] = roundBF16(a)
         }
-        trace?.swiGLU(clamped: clamped, of: n * inter)
-        return quantizedLinear(w2, g, count: n)
+        return clamped
     }
 }
 
@@ -100,6 +111,9 @@ struct MoE {
         let t = tokens.count, k = config.nActivatedExperts, dim = config.dim
         let (weights, ids) = route(x, tokens: tokens)
         trace?.routedExperts.append(ids)
+        if experts.allSatisfy({ $0.isPacked }) && shared?.isPacked != false {
+            return groupedForward(x, tokens: t, weights: weights, ids: ids, trace: trace)
+        }
         var y = [Float](repeating: 0, count: t * dim)
         for e in Set(ids).sorted() {
             var rows: [Int] = [], rowWeights: [Float] = []
