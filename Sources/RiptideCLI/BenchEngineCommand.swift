@@ -40,20 +40,25 @@ struct BenchEngineCommand: ParsableCommand {
         say("bench-engine: \(model), kernels \(KernelPath.best) on \(cpuModelName()), \(WorkerPool.shared.threads) threads")
         try stateAccounting(transformer)
         try admission(transformer, tokenizer)
-        let bytes = StepBytes(config: c)
-        var firstNsPerByte: Double?
-        say("\ndecode steps (median of \(steps)), unique bytes = dense weights + head once + routed experts' union + state:")
-        say("  batch   step ms   unique MB   roofline ms   efficiency   ns/MB vs batch 1   scheduler share")
+        let cost = StepCost(config: c)
+        var firstNsPerByte: Double?, firstOverBound: Double?
+        say("\ndecode steps (median of \(steps)); unique bytes = dense weights + head once + routed experts' union + state;")
+        say("bound = the larger of bytes / read bandwidth and weight products' FLOPs / product peak, both measured in this run:")
+        say("  batch   step ms   unique MB   read ms   GFLOP   compute ms   bound/step   ns/MB vs b1   step/bound vs b1   attention    MoE   head  other ms   sched")
         for b in batches {
             let run = try decodeSteps(transformer, tokenizer, batch: b)
-            let readGBps = run.readGBps
-            let unique = bytes.unique(batch: b, experts: run.experts, stateBytes: run.stateBytes)
-            let roofline = Double(unique) / (readGBps * 1e9)
-            let perByte = run.stepSeconds / Double(unique)
-            if firstNsPerByte == nil { firstNsPerByte = perByte }
-            say(String(format: "  %5d  %8.2f  %10.1f  %12.2f  %10.0f%%  %17.2f×  %15.2f%%   (read %.1f GB/s)",
-                         b, run.stepSeconds * 1e3, Double(unique) / 1e6, roofline * 1e3, 100 * roofline / run.stepSeconds,
-                         perByte / firstNsPerByte!, 100 * run.schedulerSeconds / run.stepSeconds, readGBps))
+            let unique = cost.uniqueBytes(batch: b, experts: run.experts, stateBytes: run.stateBytes)
+            let flops = 2 * Double(cost.macs(batch: b))
+            let readTime = Double(unique) / (run.readGBps * 1e9), computeTime = flops / (run.peakGflops * 1e9)
+            let bound = max(readTime, computeTime)
+            let perByte = run.stepSeconds / Double(unique), overBound = run.stepSeconds / bound
+            if firstNsPerByte == nil { (firstNsPerByte, firstOverBound) = (perByte, overBound) }
+            let p = run.parts
+            say(String(format: "  %5d  %8.2f  %10.1f  %8.2f  %6.1f  %11.2f  %10.0f%%  %11.2f×  %16.2f×  %9.1f  %6.1f  %5.1f  %8.1f  %5.2f%%   (read %.1f GB/s, peak %.0f GFLOP/s)",
+                         b, run.stepSeconds * 1e3, Double(unique) / 1e6, readTime * 1e3, flops / 1e9, computeTime * 1e3,
+                         100 * bound / run.stepSeconds, perByte / firstNsPerByte!, overBound / firstOverBound!,
+                         p.attention * 1e3, p.moe * 1e3, p.head * 1e3, (p.total - p.attention - p.moe - p.head) * 1e3,
+                         100 * run.schedulerSeconds / run.stepSeconds, run.readGBps, run.peakGflops))
         }
     }
 
@@ -115,7 +120,11 @@ struct BenchEngineCommand: ParsableCommand {
               + "the accounting allows \(allowed), the engine admitted \(admitted) at once (of \(requests) queued)")
     }
 
-    struct DecodeRun { let stepSeconds, schedulerSeconds, readGBps: Double; let experts: [Int]; let stateBytes: Int }
+    struct DecodeRun {
+        let stepSeconds, schedulerSeconds, readGBps, peakGflops: Double
+        let experts: [Int], stateBytes: Int
+        let parts: ForwardSeconds
+    }
 
     /// `batch` requests prefill, then decode together; the median all-decode step is timed.
     private func decodeSteps(_ model: Transformer, _ tokenizer: Tokenizer, batch: Int) throws -> DecodeRun {
@@ -140,42 +149,56 @@ struct BenchEngineCommand: ParsableCommand {
         let records = engine.takeProfile().records.filter { $0.decodes == batch && $0.rows == batch }
         engine.shutdown()
         let after = RooflineProbe.readBandwidth(mib: 256, repeats: 3, pool: .shared).allBest
+        let peak = RooflineProbe.productPeak()
         guard !records.isEmpty else { throw CLIError("no all-decode step was recorded at batch \(batch)") }
         let sorted = records.sorted { total($0) < total($1) }
         let median = sorted[sorted.count / 2]
         return DecodeRun(stepSeconds: total(median), schedulerSeconds: median.scheduleSeconds, readGBps: max(before, after),
-                         experts: median.uniqueExperts, stateBytes: median.stateBytes)
+                         peakGflops: peak, experts: median.uniqueExperts, stateBytes: median.stateBytes, parts: median.forwardParts)
     }
 
     private func total(_ r: StepRecord) -> Double { r.scheduleSeconds + r.forwardSeconds + r.sampleSeconds }
 }
 
-/// The bytes a decode step must read, from the checkpoint's tensor sizes.
-struct StepBytes {
-    let dense: Int, head: Int, embedRow: Int
-    /// Bytes of one routed expert, per main layer.
-    let expert: [Int]
+/// What a decode step must read and multiply, from the checkpoint's tensor shapes: bytes of the
+/// dense weights, the head and each layer's routed expert, and their multiply-adds per row.
+struct StepCost {
+    var dense = 0, head = 0, embedRow = 0
+    var denseMACs = 0, headMACs = 0
+    /// Per main layer: bytes of one routed expert, and the multiply-adds of the k a token uses.
+    var expert: [Int], expertMACs: [Int]
+    let activated: Int
 
     init(config c: ModelConfig) {
-        var dense = 0, head = 0
-        var expert = [Int](repeating: 0, count: c.nLayers)
+        expert = [Int](repeating: 0, count: c.nLayers)
+        expertMACs = expert
+        activated = c.nActivatedExperts
         for spec in c.expectedTensors where !spec.name.hasPrefix("mtp.") && spec.name != "embed.weight" && !spec.name.hasSuffix("tid2eid") {
-            if spec.name == "head.weight" { head += spec.byteCount; continue }
-            if spec.name.contains(".experts."), let layer = Int(spec.name.split(separator: ".")[1]) {
+            // A 2-D weight is one product per row: fp4 (i8) holds two weights a byte. Scales are not.
+            let macs = spec.shape.count == 2 && spec.dtype != .f8e8m0 ? spec.shape.reduce(1, *) * (spec.dtype == .i8 ? 2 : 1) : 0
+            if spec.name == "head.weight" {
+                head += spec.byteCount
+                headMACs += macs
+            } else if spec.name.contains(".experts."), let layer = Int(spec.name.split(separator: ".")[1]) {
                 expert[layer] += spec.byteCount
+                expertMACs[layer] += macs
             } else {
                 dense += spec.byteCount
+                denseMACs += macs
             }
         }
-        self.dense = dense
-        self.head = head
-        self.expert = expert.map { $0 / c.nRoutedExperts }
+        expert = expert.map { $0 / c.nRoutedExperts }
+        expertMACs = expertMACs.map { $0 / c.nRoutedExperts * c.nActivatedExperts }
         embedRow = c.dim * 2
     }
 
-    func unique(batch: Int, experts: [Int], stateBytes: Int) -> Int {
+    func uniqueBytes(batch: Int, experts: [Int], stateBytes: Int) -> Int {
         dense + head + batch * embedRow + zip(expert, experts).reduce(0) { $0 + $1.0 * $1.1 } + stateBytes
     }
+
+    /// Weight multiply-adds of a decode step of `batch` rows. Attention over the bench's short
+    /// contexts (a few percent more) is left out, so the compute bound is a lower bound.
+    func macs(batch: Int) -> Int { batch * (denseMACs + headMACs + expertMACs.reduce(0, +)) }
 }
 
 /// "model name" of the first CPU in /proc/cpuinfo.

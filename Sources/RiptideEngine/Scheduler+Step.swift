@@ -44,7 +44,8 @@ extension Scheduler {
             profile.records.append(StepRecord(rows: work.reduce(0) { $0 + $1.1 }, decodes: work.filter { $0.1 == 1 }.count,
                                               scheduleSeconds: (t1 - t0) + (t3 - t2 - sampling), forwardSeconds: t2 - t1,
                                               sampleSeconds: sampling, uniqueExperts: layers.map { Set($0).count },
-                                              stateBytes: work.reduce(0) { $0 + ($1.0.state?.bytes ?? 0) }))
+                                              stateBytes: work.reduce(0) { $0 + ($1.0.state?.bytes ?? 0) },
+                                              forwardParts: trace.seconds))
         }
         profile.steps += 1
         profile.rows += work.reduce(0) { $0 + $1.1 }

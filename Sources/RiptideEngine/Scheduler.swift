@@ -171,4 +171,6 @@ public struct StepRecord: Sendable {
     public var uniqueExperts: [Int]
     /// State bytes of the sequences in the step.
     public var stateBytes: Int
+    /// The forward's time by part (attention, MoE, head).
+    public var forwardParts: ForwardSeconds
 }

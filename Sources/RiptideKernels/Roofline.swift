@@ -82,6 +82,15 @@ public enum RooflineProbe {
         return (median(one), median(all))
     }
 
+    /// All threads' product peak of the linears on `path`, GFLOP/s: vdpbf16ps on AVX-512 (the
+    /// kernels expand weights to bf16), fp32 FMA otherwise.
+    public static func productPeak(path: KernelPath = .best, repeats: Int = 3, pool: WorkerPool = .shared) -> Double {
+        if path == .avx512 {
+            return compute(repeats: repeats, pool: pool, flopsPerIteration: 12 * 32 * 2) { rk_probe_dot_bf16($0) }.all
+        }
+        return compute(repeats: repeats, pool: pool, flopsPerIteration: 12 * 8 * 2) { rk_probe_fma_f32($0) }.all
+    }
+
     public static func measure(mib: Int = 512, repeats: Int = 5, pool: WorkerPool = .shared) -> Roofline {
         let bw = readBandwidth(mib: mib, repeats: repeats, pool: pool)
         let fma = compute(repeats: repeats, pool: pool, flopsPerIteration: 12 * 8 * 2) { rk_probe_fma_f32($0) }

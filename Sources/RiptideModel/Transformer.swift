@@ -77,6 +77,10 @@ public final class Transformer: @unchecked Sendable {  // immutable after load
     /// takes the prefill path; later positions take the decode path token by token (extend).
     /// The output head runs once over the rows whose logits are returned.
     public func forward(_ batch: [Request], trace: ModelTrace? = nil) throws -> [Output] {
+        try timed(trace, \.total) { try forwardBatch(batch, trace: trace) }
+    }
+
+    private func forwardBatch(_ batch: [Request], trace: ModelTrace?) throws -> [Output] {
         var tokens: [Int] = [], positions: [Int] = [], segments: [Segment] = []
         for r in batch {
             guard !r.tokens.isEmpty else { throw RiptideModelError.invalidInput("a request has no tokens") }
@@ -112,7 +116,9 @@ public final class Transformer: @unchecked Sendable {  // immutable after load
         for r in batch { r.state.position += r.tokens.count }
         // Rows whose logits are wanted: every new row of a request that asks, else its last.
         let headRows = zip(batch, segments).map { r, s in r.wantsAllLogits ? s.rows : (s.rows.upperBound - 1)..<s.rows.upperBound }
-        let all = logits(lastStreams: headRows.flatMap { $0 }.map { h[($0 * width)..<(($0 + 1) * width)] }, hcHead: hcHead, norm: norm)
+        let all = timed(trace, \.head) {
+            logits(lastStreams: headRows.flatMap { $0 }.map { h[($0 * width)..<(($0 + 1) * width)] }, hcHead: hcHead, norm: norm)
+        }
         let vocab = config.vocabSize
         var first = 0
         return zip(batch, zip(segments, headRows)).map { r, sh in

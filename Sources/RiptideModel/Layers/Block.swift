@@ -1,3 +1,4 @@
+import Dispatch
 import RiptideKernels
 
 /// One transformer block (spec §2): mHC around attention and around the MoE.
@@ -26,10 +27,10 @@ struct Block {
     func forward(_ h: [Float], tokens: [Int], positions: [Int], segments: [Segment], states: [AttentionState],
                  trace: ModelTrace? = nil) -> [Float] {
         let afterAttention = subBlock(h, hcAttention, attentionNorm) { x in
-            attention.forward(x, positions: positions, segments: segments, states: states)
+            timed(trace, \.attention) { attention.forward(x, positions: positions, segments: segments, states: states) }
         }
         return subBlock(afterAttention, hcFFN, ffnNorm) { x in
-            moe.forward(x, tokens: tokens, trace: trace)
+            timed(trace, \.moe) { moe.forward(x, tokens: tokens, trace: trace) }
         }
     }
 
@@ -89,6 +90,8 @@ public final class ModelTrace {
     public private(set) var clampedElements = 0, swiGLUElements = 0
     /// RMS of the residual streams after each main layer (mean over the batch's rows).
     public var residualRMS: [Float] = []
+    /// Where the forward's time went.
+    public internal(set) var seconds = ForwardSeconds()
 
     public init() {}
 
@@ -98,4 +101,24 @@ public final class ModelTrace {
     }
 
     public var clampRate: Double { swiGLUElements == 0 ? 0 : Double(clampedElements) / Double(swiGLUElements) }
+}
+
+/// Seconds of the forward calls a trace saw, by part. `total - attention - moe - head` is the
+/// hyper-connections, norms, embedding and the trace's own bookkeeping.
+public struct ForwardSeconds: Sendable {
+    /// Attention sublayers with their projections, compressors and indexer.
+    public var attention = 0.0
+    /// MoE sublayers: routing, routed and shared experts.
+    public var moe = 0.0
+    /// hc_head, the final norm and the output head.
+    public var head = 0.0
+    public var total = 0.0
+}
+
+/// body(), its wall time added to `trace.seconds[keyPath: part]` when there is a trace.
+func timed<T>(_ trace: ModelTrace?, _ part: WritableKeyPath<ForwardSeconds, Double>, _ body: () throws -> T) rethrows -> T {
+    guard let trace else { return try body() }
+    let start = DispatchTime.now().uptimeNanoseconds
+    defer { trace.seconds[keyPath: part] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+    return try body()
 }
