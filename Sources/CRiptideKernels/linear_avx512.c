@@ -166,7 +166,7 @@ T512 void rk_linear_avx512(const rk_weights *w, const rk_activations *a, long p0
     // bf16 in L2 once and reading it back per tile.
     float *tot = (float *)scratch;                                    // [M][32]
     const tile_fn *fns = f == RK_FP8 ? fused8 : f == RK_FP4 ? fused4 : plain;
-    const int mt = 4;   // 2 sets × 2 halves × 4 rows of sums fill 16 of the 32 zmm registers
+    const int mt = f == RK_FP8 ? 5 : 6;   // 2 sets × 2 halves × mt rows of sums, next to weights and lookup tables
     for (long p = p0; p < p1; p++) {
         const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * step;
         tile_args t;

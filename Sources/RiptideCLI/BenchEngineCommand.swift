@@ -37,7 +37,7 @@ struct BenchEngineCommand: ParsableCommand {
         let transformer = try loadModel(model, kernels: .fast)
         let tokenizer = try modelTokenizer(model)
         let c = transformer.config
-        say("bench-engine: \(model), kernels \(KernelPath.best) on \(cpuModelName()), \(WorkerPool.shared.threads) threads")
+        say("bench-engine: \(model); machine: \(machineSummary())")
         try stateAccounting(transformer)
         try admission(transformer, tokenizer)
         let cost = StepCost(config: c)
@@ -199,14 +199,6 @@ struct StepCost {
     /// Weight multiply-adds of a decode step of `batch` rows. Attention over the bench's short
     /// contexts (a few percent more) is left out, so the compute bound is a lower bound.
     func macs(batch: Int) -> Int { batch * (denseMACs + headMACs + expertMACs.reduce(0, +)) }
-}
-
-/// "model name" of the first CPU in /proc/cpuinfo.
-func cpuModelName() -> String {
-    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-          let colon = line.firstIndex(of: ":") else { return "unknown CPU" }
-    return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
 }
 
 /// One line to stdout at once (unbuffered, so a long benchmark shows each line as it comes).

@@ -40,6 +40,7 @@ struct ModelBench {
         let loadSeconds = secondsSince(loadStart)
         let config = transformer.config
         let checkpointBytes = config.expectedTensors.reduce(0) { $0 + $1.byteCount }
+        print("machine: \(machineSummary())")
         print(String(format: "model %@: loaded and repacked in %.1f s; resident %@ after load for a %@ checkpoint (%.0f%%)",
                      model, loadSeconds, humanBytes(residentBytes()), humanBytes(checkpointBytes),
                      100 * Double(residentBytes()) / Double(checkpointBytes)))

@@ -40,8 +40,16 @@ func printRoofline(_ r: Roofline) {
 func machineSummary() -> String {
     let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
         .split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-    return "paths \(KernelPath.available.map(\.rawValue).joined(separator: ",")) (using \(KernelPath.best.rawValue)), "
+    return "\(cpuModelName()), paths \(KernelPath.available.map(\.rawValue).joined(separator: ",")) (using \(KernelPath.best.rawValue)), "
         + "\(WorkerPool.shared.threads) threads, load average \(load)"
+}
+
+/// "model name" of the first CPU in /proc/cpuinfo.
+func cpuModelName() -> String {
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+          let colon = line.firstIndex(of: ":") else { return "unknown CPU" }
+    return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
 }
 
 func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
