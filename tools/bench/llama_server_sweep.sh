@@ -4,8 +4,12 @@
 #   tools/bench/llama_server_sweep.sh [--gguf PATH | --hf-dir DIR | --tiny-random] [--conc 1,2,4,8,16]
 #                                     [--isl 256] [--osl 64] [--work DIR] [--riptide BIN]
 #
-# 1. pip-downloads the llama-cpp-python sdist and builds its vendored llama.cpp `llama-server`
-#    with cmake (CPU only, no curl), cached under WORK.
+# 1. pip-downloads the llama-cpp-python sdist and builds its vendored llama.cpp `llama-server` and
+#    `llama-bench` with cmake (CPU only, no curl), cached under WORK. Its llama.cpp (0c1e570) has
+#    DeepSeek-V4 (arch deepseek4): --hf-dir converts an `init-model --preset flash` checkpoint as
+#    written (FP8 → Q8_0, FP4 experts → MXFP4 losslessly, bf16 head kept), e.g. for
+#    `WORK/build/bin/llama-bench -m WORK/model-from-hf.gguf -t $(nproc) -p 512 -n 64` next to
+#    `riptide bench-model --prefill 512 --tokens 64` on the same checkpoint.
 # 2. Model: --gguf takes a GGUF as is; --hf-dir converts a Hugging Face-layout checkpoint (e.g. one
 #    written by `riptide init-model --preset tiny-real`) with the vendored convert_hf_to_gguf.py;
 #    --tiny-random (default) writes a tiny random LLaMA GGUF with tools/bench/make_tiny_gguf.py.
@@ -35,7 +39,7 @@ log() { echo "[$(date -u +%H:%M:%S)] $*"; }
 
 # 1. llama-server from the llama-cpp-python sdist.
 SERVER=$WORK/build/bin/llama-server
-if [ ! -x "$SERVER" ]; then
+if [ ! -x "$SERVER" ] || [ ! -x "$WORK/build/bin/llama-bench" ]; then
     command -v cmake >/dev/null || { log "installing cmake from PyPI"; pip install -q cmake; }
     if ! ls "$WORK"/llama_cpp_python-*.tar.gz >/dev/null 2>&1; then
         log "pip download llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION (sdist)"
@@ -47,7 +51,7 @@ if [ ! -x "$SERVER" ]; then
     cmake -S "$WORK/src/vendor/llama.cpp" -B "$WORK/build" -DCMAKE_BUILD_TYPE=Release \
         -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
         -DGGML_NATIVE=ON > "$WORK/cmake-configure.log"
-    nice cmake --build "$WORK/build" --target llama-server -j"$(nproc)" > "$WORK/cmake-build.log"
+    nice cmake --build "$WORK/build" --target llama-server llama-bench -j"$(nproc)" > "$WORK/cmake-build.log"
 fi
 log "llama-server: $SERVER"
 
@@ -62,7 +66,7 @@ case "$MODE" in
         python3 -c "import torch" 2>/dev/null || pip install -q torch
         python3 -c "import transformers, sentencepiece" 2>/dev/null || pip install -q transformers sentencepiece
         PYTHONPATH="$WORK/src/vendor/llama.cpp/gguf-py" python3 "$WORK/src/vendor/llama.cpp/convert_hf_to_gguf.py" \
-            "$HF_DIR" --outfile "$MODEL" --outtype f16;;
+            "$HF_DIR" --outfile "$MODEL" --outtype auto;;
     tiny)
         MODEL=$WORK/tiny-random.gguf
         [ -f "$MODEL" ] || PYTHONPATH="$WORK/src/vendor/llama.cpp/gguf-py:${PYTHONPATH:-}" \
