@@ -67,12 +67,20 @@ extension MoE {
             }
             PackedLinear.applyGrouped(gx.baseAddress!, rows: total, cols: dim, products: first)
 
-            var clamped = 0
-            for (e, r0, n) in order {
-                clamped += experts[e].swiGLU(gate: g + r0 * inter, up: u + r0 * inter, rows: n, routeWeights: { rowWeight[r0 + $0] })
+            // The SwiGLU (an exp per element) of each expert's rows as a pool task: disjoint rows.
+            var clamped = [Int](repeating: 0, count: order.count + 1)
+            clamped.withUnsafeMutableBufferPointer { counts in
+                let c = counts
+                WorkerPool.shared.parallelFor(order.count + 1) { j, _ in
+                    if j < order.count {
+                        let (e, r0, n) = order[j]
+                        c[j] = experts[e].swiGLU(gate: g + r0 * inter, up: u + r0 * inter, rows: n, routeWeights: { rowWeight[r0 + $0] })
+                    } else if let shared {
+                        c[j] = shared.swiGLU(gate: g + sharedHidden, up: u + sharedHidden, rows: t, routeWeights: nil)
+                    }
+                }
             }
-            if let shared { clamped += shared.swiGLU(gate: g + sharedHidden, up: u + sharedHidden, rows: t, routeWeights: nil) }
-            trace?.swiGLU(clamped: clamped, of: hiddenCount)
+            trace?.swiGLU(clamped: clamped.reduce(0, +), of: hiddenCount)
 
             // w2: one block when the shared expert is as wide as the routed ones (V4), else two.
             if let shared {
