@@ -167,12 +167,10 @@ struct StepCost {
     var denseMACs = 0, headMACs = 0
     /// Per main layer: bytes of one routed expert, and the multiply-adds of the k a token uses.
     var expert: [Int], expertMACs: [Int]
-    let activated: Int
 
     init(config c: ModelConfig) {
         expert = [Int](repeating: 0, count: c.nLayers)
         expertMACs = expert
-        activated = c.nActivatedExperts
         for spec in c.expectedTensors where !spec.name.hasPrefix("mtp.") && spec.name != "embed.weight" && !spec.name.hasSuffix("tid2eid") {
             // A 2-D weight is one product per row: fp4 (i8) holds two weights a byte. Scales are not.
             let macs = spec.shape.count == 2 && spec.dtype != .f8e8m0 ? spec.shape.reduce(1, *) * (spec.dtype == .i8 ? 2 : 1) : 0

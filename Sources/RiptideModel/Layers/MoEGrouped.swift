@@ -10,13 +10,12 @@ extension MoE {
     /// w2 as another. Rows keep their per-expert kernels and the combine keeps its order (ascending
     /// expert id, shared last), so batch invariance holds.
     func groupedForward(_ x: [Float], tokens t: Int, weights: [Float], ids: [Int], trace: ModelTrace?) -> [Float] {
-        let dim = config.dim
+        let dim = config.dim, k = config.nActivatedExperts
         var y = [Float](repeating: 0, count: t * dim)   // [t, D] fp32 sums
         x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
             for t0 in stride(from: 0, to: t, by: Self.groupedChunkTokens) {
-                let n = min(Self.groupedChunkTokens, t - t0)
-                groupedChunk(xp.baseAddress! + t0 * dim, tokens: n, weights: Array(weights[(t0 * config.nActivatedExperts)...].prefix(n * config.nActivatedExperts)),
-                             ids: Array(ids[(t0 * config.nActivatedExperts)...].prefix(n * config.nActivatedExperts)),
+                let n = min(Self.groupedChunkTokens, t - t0), slots = (t0 * k)..<((t0 + n) * k)
+                groupedChunk(xp.baseAddress! + t0 * dim, tokens: n, weights: Array(weights[slots]), ids: Array(ids[slots]),
                              into: yp.baseAddress! + t0 * dim, trace: trace)
             }
         } }
@@ -29,12 +28,14 @@ extension MoE {
                               into y: UnsafeMutablePointer<Float>, trace: ModelTrace?) {
         let k = config.nActivatedExperts, dim = config.dim
         // Routed rows, grouped by ascending expert: token index and route weight of each.
+        // One pass buckets the (token, slot) pairs by expert, tokens ascending within each.
+        var buckets = [[Int]](repeating: [], count: experts.count)   // slot indices i·k + s
+        for j in 0..<(t * k) { buckets[ids[j]].append(j) }
         var order: [(expert: Int, first: Int, count: Int)] = []
         var rowToken: [Int] = [], rowWeight: [Float] = []
-        for e in Set(ids).sorted() {
-            let first = rowToken.count
-            for i in 0..<t { for s in 0..<k where ids[i * k + s] == e { rowToken.append(i); rowWeight.append(weights[i * k + s]) } }
-            order.append((e, first, rowToken.count - first))
+        for (e, slots) in buckets.enumerated() where !slots.isEmpty {
+            order.append((e, rowToken.count, slots.count))
+            for j in slots { rowToken.append(j / k); rowWeight.append(weights[j]) }
         }
         let routed = rowToken.count, sharedRows = shared == nil ? 0 : t
         let inter = experts[0].w1.rows, sharedInter = shared?.w1.rows ?? inter
