@@ -19,6 +19,8 @@ public struct BenchConfig: Sendable {
     public var promptsPerConcurrency = 10
     /// Warmup requests = conc × this (InferenceX: 2).
     public var warmupsPerConcurrency = 2
+    /// A JSON object whose fields are added to every request body (e.g. llama-server's cache_prompt).
+    public var extraBody: Data?
     public var showProgress = true
 
     public init(baseURL: String, inputLength: Int, outputLength: Int, concurrencies: [Int]) {
@@ -49,7 +51,7 @@ public struct BenchRunner: Sendable {
         let address = try ServerAddress(baseURL: config.baseURL)
         let model: String
         if let m = config.model { model = m } else { model = try await CompletionsClient.discoverModel(address) }
-        let client = CompletionsClient(address: address, model: model, apiKey: config.apiKey)
+        let client = CompletionsClient(address: address, model: model, apiKey: config.apiKey, extraBody: config.extraBody)
         var results: [PointResult] = []
         for conc in config.concurrencies {
             let result = await runPoint(conc: conc, client: client, date: date)

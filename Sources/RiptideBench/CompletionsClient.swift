@@ -30,8 +30,11 @@ public struct CompletionsClient: Sendable {
     public let model: String
     public let apiKey: String?
 
-    public init(address: ServerAddress, model: String, apiKey: String? = nil) {
-        self.address = address; self.model = model; self.apiKey = apiKey
+    /// JSON object fields added to every body (they may not replace the protocol's own).
+    public let extraBody: Data?
+
+    public init(address: ServerAddress, model: String, apiKey: String? = nil, extraBody: Data? = nil) {
+        self.address = address; self.model = model; self.apiKey = apiKey; self.extraBody = extraBody
     }
 
     /// `GET /v1/models` → `data[0].id`, the way bench clients discover the served model.
@@ -44,11 +47,14 @@ public struct CompletionsClient: Sendable {
     }
 
     public func payload(for prompt: BenchPrompt) throws -> Data {
-        let body: [String: Any] = [
+        var body: [String: Any] = [
             "model": model, "prompt": prompt.text, "temperature": 0.0, "best_of": 1,
             "max_tokens": prompt.outputLength, "stream": true,
             "stream_options": ["include_usage": true], "ignore_eos": true,
         ]
+        if let extraBody, let extra = try JSONSerialization.jsonObject(with: extraBody) as? [String: Any] {
+            body.merge(extra) { mine, _ in mine }
+        }
         return try JSONSerialization.data(withJSONObject: body, options: .sortedKeys)  // byte-stable payloads
     }
 

@@ -23,6 +23,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Framework name stored with rows.") var framework: String = "riptide"
     @Option(help: "Precision stored with rows.") var precision: String = "bf16"
     @Option(help: "Prompt RNG seed.") var seed: UInt64 = 0
+    @Option(help: "Prompts per point = conc × this (InferenceX: 10).") var promptsPerConc = 10
+    @Option(help: "Warmup requests per point = conc × this (InferenceX: 2).") var warmupsPerConc = 2
+    @Option(help: "JSON object merged into every request body, e.g. '{\"cache_prompt\": false}' for llama-server.")
+    var extraBody: String?
     @Option(help: "Where to write the JSON rows (default: riptide-bench-<label>-<isl>-<osl>.json).") var out: String?
     @Option(help: "SQLite history store to append rows to.") var store: String = "riptide-bench.sqlite"
     @Flag(help: "Do not append rows to the SQLite store.") var noStore = false
@@ -45,6 +49,15 @@ struct BenchCommand: AsyncParsableCommand {
         config.framework = framework
         config.precision = precision
         config.seed = seed
+        guard promptsPerConc > 0, warmupsPerConc >= 0 else { throw ValidationError("--prompts-per-conc must be > 0, --warmups-per-conc ≥ 0") }
+        config.promptsPerConcurrency = promptsPerConc
+        config.warmupsPerConcurrency = warmupsPerConc
+        if let extraBody {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(extraBody.utf8)) as? [String: Any] else {
+                throw ValidationError("--extra-body must be a JSON object, got '\(extraBody)'")
+            }
+            config.extraBody = try JSONSerialization.data(withJSONObject: object)
+        }
         config.showProgress = !noProgress
 
         let runner = BenchRunner(config: config, codec: try Self.loadCodec(path: tokenizer))

@@ -144,6 +144,13 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A snapshot of the engine's counters, for /metrics, /health and the benchmarks.
+/// Seconds of every step so far by part, and the rows computed (`/metrics`' `riptide:` counters).
+public struct StepSeconds: Sendable {
+    public var attention = 0.0, moe = 0.0, head = 0.0, forwardOther = 0.0, sampling = 0.0, scheduler = 0.0
+    public var rows = 0
+    public init() {}
+}
+
 public struct EngineStats: Sendable {
     public var running = 0
     public var queued = 0
@@ -157,6 +164,8 @@ public struct EngineStats: Sendable {
     public var steps = 0
     /// The most requests that ever ran at once.
     public var peakRunning = 0
+    /// Where the steps' time went, summed since the engine started.
+    public var stepSeconds = StepSeconds()
     public var tokenUsage: Double { capacityBytes == 0 ? 0 : Double(requestBytes + cacheBytes) / Double(capacityBytes) }
     public var cacheHitRate: Double { promptTokens == 0 ? 0 : Double(cachedPromptTokens) / Double(promptTokens) }
     public init() {}

@@ -22,7 +22,7 @@ extension Scheduler {
     /// Runs one batch through the model and handles its outputs.
     private func run(_ work: [(Sequence, Int)], scheduled t0: Double) throws {
         let t1 = Engine.now()
-        let trace = config.recordSteps ? ModelTrace() : nil
+        let trace = ModelTrace()  // its per-part timers cost a clock read per layer
         let outputs = try model.forward(work.map { s, n in
             Transformer.Request(tokens: Array(s.tokens[s.computed..<(s.computed + n)]), state: s.state!, forceIncremental: true)
         }, trace: trace)
@@ -39,7 +39,15 @@ extension Scheduler {
         profile.schedule += (t1 - t0) + (t3 - t2 - sampling)
         profile.forward += t2 - t1
         profile.sample += sampling
-        if let trace {
+        let parts = trace.seconds
+        counters.stepSeconds.attention += parts.attention
+        counters.stepSeconds.moe += parts.moe
+        counters.stepSeconds.head += parts.head
+        counters.stepSeconds.forwardOther += (t2 - t1) - parts.attention - parts.moe - parts.head
+        counters.stepSeconds.sampling += sampling
+        counters.stepSeconds.scheduler += (t1 - t0) + (t3 - t2 - sampling)
+        counters.stepSeconds.rows += work.reduce(0) { $0 + $1.1 }
+        if config.recordSteps {
             let layers = trace.routedExperts.prefix(model.config.nLayers)
             profile.records.append(StepRecord(rows: work.reduce(0) { $0 + $1.1 }, decodes: work.filter { $0.1 == 1 }.count,
                                               scheduleSeconds: (t1 - t0) + (t3 - t2 - sampling), forwardSeconds: t2 - t1,

@@ -34,6 +34,10 @@ final class ServerMetrics: Sendable {
     private let cacheHitRate: Meter
     private let retractedRecently: Meter
     private let generationThroughput: Meter
+    // Engine step time since start by part (`riptide:`; seconds, held as gauges set at scrape time).
+    private let steps: Meter, stepRows: Meter
+    private static let stepParts = ["attention", "moe", "head", "forward_other", "sampling", "scheduler"]
+    private let stepSeconds: [Meter]  // one per stepParts entry
 
     private struct Scrape {
         var retractions = 0
@@ -80,6 +84,9 @@ final class ServerMetrics: Sendable {
         cacheHitRate = gauge("sglang:cache_hit_rate")
         retractedRecently = gauge("sglang:num_retracted_reqs")
         generationThroughput = gauge("sglang:gen_throughput")
+        steps = gauge("riptide:steps")
+        stepRows = gauge("riptide:step_rows")
+        stepSeconds = Self.stepParts.map { Meter(label: "riptide:step_seconds", dimensions: labels + [("part", $0)], factory: factory) }
     }
 
     /// One engine request finished (`.completed`).
@@ -122,6 +129,10 @@ final class ServerMetrics: Sendable {
         retractedRecently.set(newRetractions)
         if newRetractions > 0 { retractedTotal.increment(by: newRetractions) }
         generationThroughput.set(throughput)
+        steps.set(stats.steps)
+        stepRows.set(stats.stepSeconds.rows)
+        let t = stats.stepSeconds
+        for (meter, value) in zip(stepSeconds, [t.attention, t.moe, t.head, t.forwardOther, t.sampling, t.scheduler]) { meter.set(value) }
         return registry.emitToString()
     }
 }

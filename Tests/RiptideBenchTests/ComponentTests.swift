@@ -98,3 +98,16 @@ import Testing
         #expect(try ReportInputs.jsonRows(data) == back)
     }
 }
+
+@Suite struct PayloadTests {
+    /// --extra-body adds fields (llama-server's cache_prompt) but cannot replace the protocol's own.
+    @Test func extraBodyMergesWithoutOverriding() throws {
+        let client = CompletionsClient(address: try ServerAddress(baseURL: "http://127.0.0.1:1"), model: "m",
+                                       extraBody: Data(#"{"cache_prompt": false, "max_tokens": 5}"#.utf8))
+        let data = try client.payload(for: BenchPrompt(text: "hi", promptLength: 1, outputLength: 7))
+        let body = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(body["cache_prompt"] as? Bool == false)
+        #expect(body["max_tokens"] as? Int == 7)
+        #expect(body["ignore_eos"] as? Bool == true)
+    }
+}

@@ -2,7 +2,7 @@
 # Run the `riptide bench` sweep against llama.cpp's llama-server (not run in CI).
 #
 #   tools/bench/llama_server_sweep.sh [--gguf PATH | --hf-dir DIR | --tiny-random] [--conc 1,2,4,8,16]
-#                                     [--isl 256] [--osl 64] [--work DIR] [--riptide BIN]
+#                                     [--isl 256] [--osl 64] [--work DIR] [--riptide BIN] [--prepare]
 #
 # 1. pip-downloads the llama-cpp-python sdist and builds its vendored llama.cpp `llama-server` and
 #    `llama-bench` with cmake (CPU only, no curl), cached under WORK. Its llama.cpp (0c1e570) has
@@ -13,13 +13,14 @@
 # 2. Model: --gguf takes a GGUF as is; --hf-dir converts a Hugging Face-layout checkpoint (e.g. one
 #    written by `riptide init-model --preset tiny-real`) with the vendored convert_hf_to_gguf.py;
 #    --tiny-random (default) writes a tiny random LLaMA GGUF with tools/bench/make_tiny_gguf.py.
+#    --prepare stops here (tools/bench/sweep.py drives the servers itself).
 # 3. Starts llama-server on 127.0.0.1 (free port, --parallel = max conc), waits for /health,
 #    runs `riptide bench`, then `riptide report` (table + HTML), and stops the server.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${WORK:-$ROOT/.build-llama}
 LLAMA_CPP_PYTHON_VERSION=${LLAMA_CPP_PYTHON_VERSION:-0.3.36}
-MODE=tiny; GGUF=""; HF_DIR=""; CONC=1,2,4,8,16; ISL=256; OSL=64
+PREPARE=0; MODE=tiny; GGUF=""; HF_DIR=""; CONC=1,2,4,8,16; ISL=256; OSL=64
 RIPTIDE=${RIPTIDE:-$ROOT/.build/release/riptide}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -31,6 +32,7 @@ while [ $# -gt 0 ]; do
         --osl) OSL=$2; shift 2;;
         --work) WORK=$2; shift 2;;
         --riptide) RIPTIDE=$2; shift 2;;
+        --prepare) PREPARE=1; shift;;
         *) echo "unknown option $1"; exit 2;;
     esac
 done
@@ -72,6 +74,8 @@ case "$MODE" in
         [ -f "$MODEL" ] || PYTHONPATH="$WORK/src/vendor/llama.cpp/gguf-py:${PYTHONPATH:-}" \
             python3 "$ROOT/tools/bench/make_tiny_gguf.py" "$MODEL";;
 esac
+
+[ "$PREPARE" = 1 ] && { log "model: $MODEL"; exit 0; }
 
 # 3. Serve and sweep.
 [ -x "$RIPTIDE" ] || (cd "$ROOT" && flock /tmp/riptide-swift.lock swift build -c release --product riptide)

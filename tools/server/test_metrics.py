@@ -149,6 +149,15 @@ with Server(args.riptide, name="metrics") as srv:
             assert metric(m, h + "_sum") > 0, f"{h}_sum is 0"
         rate = metric(m, "sglang:cache_hit_rate")
         assert 0 < rate <= 1, f"cache_hit_rate {rate} after a prefix hit"
+        # The engine's step profile (riptide: gauges, totals since start): every uncached prompt
+        # token was computed in some step, and no step computed more rows than were sent.
+        rows = metric(m, "riptide:step_rows")
+        assert metric(m, "riptide:steps") > 0, "riptide:steps is 0 after requests"
+        assert sent["prompt"] - sent["cached"] <= rows <= sent["prompt"] + sent["generation"], \
+            f"riptide:step_rows {rows} for {sent['prompt']} prompt ({sent['cached']} cached) and {sent['generation']} generated tokens"
+        for part in ("attention", "moe", "head", "forward_other", "sampling", "scheduler"):
+            seconds = metric(m, "riptide:step_seconds", part=part)
+            assert seconds >= 0 and (seconds > 0 or part == "forward_other"), f"riptide:step_seconds{{part={part}}} = {seconds}"
         print(f"    {sent['requests']} requests, {sent['prompt']} prompt and {sent['generation']} generation tokens,"
               f" {sent['cached']} cached")
 
