@@ -143,14 +143,14 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A snapshot of the engine's counters, for /metrics, /health and the benchmarks.
-/// Seconds of every step so far by part, and the rows computed (`/metrics`' `riptide:` counters).
+/// Seconds of every step so far by part, and the rows computed (`/metrics`' `riptide:` gauges).
 public struct StepSeconds: Sendable {
     public var attention = 0.0, moe = 0.0, head = 0.0, forwardOther = 0.0, sampling = 0.0, scheduler = 0.0
     public var rows = 0
     public init() {}
 }
 
+/// A snapshot of the engine's counters, for /metrics, /health and the benchmarks.
 public struct EngineStats: Sendable {
     public var running = 0
     public var queued = 0

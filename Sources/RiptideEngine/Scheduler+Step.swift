@@ -22,7 +22,8 @@ extension Scheduler {
     /// Runs one batch through the model and handles its outputs.
     private func run(_ work: [(Sequence, Int)], scheduled t0: Double) throws {
         let t1 = Engine.now()
-        let trace = ModelTrace()  // its per-part timers cost a clock read per layer
+        let trace = ModelTrace()  // its per-part timers cost a clock read per sublayer
+        trace.recordsResidualRMS = false
         let outputs = try model.forward(work.map { s, n in
             Transformer.Request(tokens: Array(s.tokens[s.computed..<(s.computed + n)]), state: s.state!, forceIncremental: true)
         }, trace: trace)

@@ -107,7 +107,7 @@ public final class Transformer: @unchecked Sendable {  // immutable after load
         for (l, layer) in layers.enumerated() {
             h = layer.forward(h, tokens: tokens, positions: positions, segments: segments,
                               states: batch.map { $0.state.layers[l] }, trace: trace)
-            if let trace {
+            if let trace, trace.recordsResidualRMS {
                 var squares = 0.0
                 for v in h { squares += Double(v) * Double(v) }
                 trace.residualRMS.append(Float((squares / Double(h.count)).squareRoot()))

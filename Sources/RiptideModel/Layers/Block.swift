@@ -88,8 +88,10 @@ public final class ModelTrace {
     public var routedExperts: [[Int]] = []
     /// SwiGLU elements where the clamp changed a value, and all SwiGLU elements seen.
     public private(set) var clampedElements = 0, swiGLUElements = 0
-    /// RMS of the residual streams after each main layer (mean over the batch's rows).
+    /// RMS of the residual streams after each main layer (mean over the batch's rows), when
+    /// `recordsResidualRMS` (a pass over every stream; the engine's timing-only traces skip it).
     public var residualRMS: [Float] = []
+    public var recordsResidualRMS = true
     /// Where the forward's time went.
     public internal(set) var seconds = ForwardSeconds()
 
