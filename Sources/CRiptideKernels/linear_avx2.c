@@ -1,15 +1,11 @@
-// AVX2/FMA linear path and the panel driver. Quantized and bf16 weights are decoded exactly
-// (through F16C, see below) and multiplied in fp32 by FMA tiles straight from registers, at every
-// M; fp32 weights run the FMA tiles over [inputs][32 rows] segments. Activations are fp32 (q·s for
-// FP8/FP4, exact).
+// AVX2/FMA linear path and the panel driver. Quantized and bf16 weights are decoded exactly and
+// multiplied in fp32 by FMA: for one activation row straight from registers, for more rows from a
+// chunk of the panel decoded once into L1, which every row tile then reads (decoding costs more
+// than the FMAs it feeds at M = 1, so it must not be repeated per tile). fp32 weights run the FMA
+// tiles over [inputs][32 rows] segments. Activations are fp32 (q·s for FP8/FP4, exact).
 #include "linear_common.h"
 #include <immintrin.h>
 #include <stdlib.h>
-
-// Decoding once per segment into fp32 for the FMA tiles was faster above 8 rows (2 threads, FP8
-// 4096×7168, M = 16: 4.9 vs 3.7 GB/s), but it sums in another order than the register tiles, so a
-// row's result would change with the batch; it is used for fp32 weights only (dequant_segment
-// stays for issue 11's prefill kernel, which must keep the register tiles' order).
 
 void rk_store_panel(const rk_weights *w, const rk_activations *a, long p, const float *tot) {
     long rows = w->n - p * 32 < 32 ? w->n - p * 32 : 32;
@@ -48,197 +44,332 @@ typedef void (*f32_fn)(const float *, long, const float *, long, float *, int);
 DEFF(1) DEFF(2) DEFF(3) DEFF(4) DEFF(5) DEFF(6)
 static const f32_fn f32_tiles[7] = {0, f32_tile_1, f32_tile_2, f32_tile_3, f32_tile_4, f32_tile_5, f32_tile_6};
 
-// e4m3 and e2m1 codes become fp16 bit patterns that F16C converts exactly: e4m3 s.eeee.mmm →
-// s.0eeee.mmm0000000 is the value · 2^-8, e2m1 s.ee.m → s.000ee.m000000000 the value · 2^-14
-// (subnormals included, since fp16 has them too). Multiplying back by 2^8 / 2^14 is exact, and then
-// by the scale gives what a scalar table lookup would.
-static const uint8_t e2m1_fp16_hi[32] = {   // high byte of the fp16 pattern per code, both 128-bit lanes
-    0x00, 0x02, 0x04, 0x06, 0x08, 0x0A, 0x0C, 0x0E, 0x80, 0x82, 0x84, 0x86, 0x88, 0x8A, 0x8C, 0x8E,
-    0x00, 0x02, 0x04, 0x06, 0x08, 0x0A, 0x0C, 0x0E, 0x80, 0x82, 0x84, 0x86, 0x88, 0x8A, 0x8C, 0x8E};
+// Exact decoding. e4m3 codes become fp16 bit patterns that F16C converts exactly: s.eeee.mmm →
+// s.0eeee.mmm0000000 is the value · 2^-8 (subnormals included, since fp16 has them too); the 2^8
+// goes into the group's scale, which is a power of two, so the product stays exact. e2m1 codes
+// become bf16 patterns through two byte tables (vpshufb), and bf16 becomes fp32 by an unpack with
+// zero: both exact and cheaper than F16C, which matters where decoding, not DRAM, is the limit.
+static const uint8_t e2m1_bf16_lo[32] = {   // per code (both 128-bit lanes): low and high byte of bf16(value)
+    0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0, 0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0,
+    0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0, 0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0};
+static const uint8_t e2m1_bf16_hi[32] = {
+    0x00, 0x3F, 0x3F, 0x3F, 0x40, 0x40, 0x40, 0x40, 0x80, 0xBF, 0xBF, 0xBF, 0xC0, 0xC0, 0xC0, 0xC0,
+    0x00, 0x3F, 0x3F, 0x3F, 0x40, 0x40, 0x40, 0x40, 0x80, 0xBF, 0xBF, 0xBF, 0xC0, 0xC0, 0xC0, 0xC0};
 
-// Step decoders: one input pair of a 32-row panel as 8 vectors of 8 lanes. Lane l of vector i
-// holds row row_of(i) + l/2 and input 2k + l%2, so a broadcast pair (x[2k], x[2k+1]) multiplies it.
-// FP8 values come out as value · 2^-8, FP4 as value · 2^-14 (exact), BF16 exact.
+// Step decoders: one input pair of a 32-row panel as 8 vectors of 8 lanes. Lane l of vector i holds
+// row lane_row(f, i, l) and input 2kp + l%2, so a broadcast pair (x[2kp], x[2kp+1]) multiplies it.
 #define INLINE static inline __attribute__((always_inline))
-INLINE long fp8_row(int i) { return 16 * (i & 1) + 4 * (i >> 1); }            // slots 8i..8i+7
-INLINE long fp4_row(int i) { static const int r[4] = {0, 8, 4, 12}; return 16 * (i >> 2) + r[i & 3]; }
-INLINE long bf16_row(int i) { return 16 * (i >> 2) + 4 * (i & 3); }
-
-INLINE void decode_fp8(const uint8_t *b, __m256 v[8]) {
-    for (int q = 0; q < 4; q++) {
-        __m256i h = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 16 * q)));
-        h = _mm256_and_si256(_mm256_slli_epi16(h, 7), _mm256_set1_epi16((short)0xBFFF));
-        v[2 * q] = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
-        v[2 * q + 1] = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
-    }
+INLINE int lane_row(int f, int i, int l) {
+    if (f == RK_FP8) return 16 * (i & 1) + 4 * (i >> 1) + l / 2;   // pmovsxbw of 16-byte quarters
+    int r = (l & 3) / 2 + (f == RK_FP4 ? 8 : 4) * (l >> 2);          // unpack lo/hi: lanes 4..7 from the upper 128 bits
+    return f == RK_FP4 ? 16 * (i >> 2) + 4 * ((i >> 1) & 1) + 2 * (i & 1) + r : 8 * (i >> 1) + 2 * (i & 1) + r;
 }
 
-INLINE void decode_fp4(const uint8_t *b, __m256 v[8]) {
-    const __m256i lut = _mm256_loadu_si256((const __m256i *)e2m1_fp16_hi), low4 = _mm256_set1_epi8(15);
-    __m256i bytes = _mm256_loadu_si256((const __m256i *)b);
-    __m256i nib[2] = {_mm256_and_si256(bytes, low4), _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4)};
-    for (int n = 0; n < 2; n++) {   // low nibbles: rows 0..15; high: rows 16..31
-        __m256i hi = _mm256_shuffle_epi8(lut, nib[n]), z = _mm256_setzero_si256();
-        __m256i lo16 = _mm256_unpacklo_epi8(z, hi), hi16 = _mm256_unpackhi_epi8(z, hi);   // bytes 0-7|16-23, 8-15|24-31
-        v[4 * n] = _mm256_cvtph_ps(_mm256_castsi256_si128(lo16));
-        v[4 * n + 1] = _mm256_cvtph_ps(_mm256_extracti128_si256(lo16, 1));
-        v[4 * n + 2] = _mm256_cvtph_ps(_mm256_castsi256_si128(hi16));
-        v[4 * n + 3] = _mm256_cvtph_ps(_mm256_extracti128_si256(hi16, 1));
-    }
-}
-
-INLINE void decode_bf16(const uint8_t *b, __m256 v[8]) {
-    for (int q = 0; q < 8; q++)
-        v[q] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(b + 16 * q))), 16));
-}
-
-INLINE long step_row(int f, int i) { return f == RK_FP8 ? fp8_row(i) : f == RK_FP4 ? fp4_row(i) : bf16_row(i); }
-
-// FP4 scales of one 32-input group in lane order: row_of(i) + l/2 for each vector i.
-INLINE void fp4_scales(const rk_weights *w, long p, long k, __m256 sc[8]) {
-    const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + k / 32) * 32;
-    for (int i = 0; i < 8; i++) {
-        long r = fp4_row(i);
-        float a = rk_e8m0_value(sb[r]), b = rk_e8m0_value(sb[r + 1]), c = rk_e8m0_value(sb[r + 2]), d = rk_e8m0_value(sb[r + 3]);
-        sc[i] = _mm256_setr_ps(a, a, b, b, c, c, d, d);
-    }
-}
-
-// Dequantizes inputs [2·s0, 2·s0 + 2·pairs) of panel p into ws[k][32] (scales applied) for the FMA tiles.
-static void dequant_segment(const rk_weights *w, long p, long s0, long pairs, float *ws) {
-    const int f = w->format;
-    const long step = rk_step_bytes(f);
-    const uint8_t *pw = (const uint8_t *)w->weights + (p * (w->kpad / 2) + s0) * step;
-    const __m256 up = _mm256_set1_ps(f == RK_FP8 ? 256.0f : f == RK_FP4 ? 16384.0f : 1.0f);
-    __m256 sc[8];
-    for (long kp = 0; kp < pairs; kp++) {
-        long k = 2 * (s0 + kp);
-        if (f == RK_FP8) for (int i = 0; i < 8; i++) sc[i] = _mm256_set1_ps(((const float *)w->scales)[(p / 4) * (w->kpad / 128) + k / 128]);
-        else if (f == RK_FP4 && k % 32 == 0) fp4_scales(w, p, k, sc);
-        else if (f == RK_BF16) for (int i = 0; i < 8; i++) sc[i] = _mm256_set1_ps(1.0f);
-        __m256 v[8];
-        if (f == RK_FP8) decode_fp8(pw + kp * step, v); else if (f == RK_FP4) decode_fp4(pw + kp * step, v); else decode_bf16(pw + kp * step, v);
-        for (int i = 0; i < 8; i++) {   // deinterleave the two inputs: ws[2k][rows], ws[2k+1][rows]
-            __m256 x = _mm256_permutevar8x32_ps(_mm256_mul_ps(_mm256_mul_ps(v[i], up), sc[i]), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
-            _mm_storeu_ps(ws + (2 * kp) * 32 + step_row(f, i), _mm256_castps256_ps128(x));
-            _mm_storeu_ps(ws + (2 * kp + 1) * 32 + step_row(f, i), _mm256_extractf128_ps(x, 1));
-        }
-    }
-}
-
-// Few activation rows (decode): each step's weights are decoded in registers and multiplied at
-// once, half a panel (16 rows: 4 vectors) at a time so that up to 3 rows' sums fit the 16 ymm
-// registers; per scale group (FP8: 128 inputs, FP4: 32) the sums are scaled into tot.
-// Half h, vector q covers rows half_row(q) + l/2 of half h; lane l holds input 2k + l%2.
-INLINE long half_row(int f, int h, int q) { static const int r4[4] = {0, 8, 4, 12}; return 16 * h + (f == RK_FP4 ? r4[q] : 4 * q); }
-
-INLINE void decode_half(int f, const uint8_t *b, int h, __m256 v[4]) {
+INLINE void decode_step(const int f, const uint8_t *b, __m256 v[8]) {
     if (f == RK_FP8) {
-        for (int q = 0; q < 4; q++) {   // slots 16q + 8h .. +7
-            __m128i w = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(b + 16 * q + 8 * h)));
-            v[q] = _mm256_cvtph_ps(_mm_and_si128(_mm_slli_epi16(w, 7), _mm_set1_epi16((short)0xBFFF)));
+        for (int q = 0; q < 4; q++) {
+            __m256i h = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 16 * q)));
+            h = _mm256_and_si256(_mm256_slli_epi16(h, 7), _mm256_set1_epi16((short)0xBFFF));
+            v[2 * q] = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
+            v[2 * q + 1] = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
         }
     } else if (f == RK_FP4) {
-        const __m256i lut = _mm256_loadu_si256((const __m256i *)e2m1_fp16_hi), low4 = _mm256_set1_epi8(15);
+        const __m256i lo = _mm256_loadu_si256((const __m256i *)e2m1_bf16_lo), hi = _mm256_loadu_si256((const __m256i *)e2m1_bf16_hi);
+        const __m256i low4 = _mm256_set1_epi8(15), z = _mm256_setzero_si256();
         __m256i bytes = _mm256_loadu_si256((const __m256i *)b);
-        __m256i nib = _mm256_and_si256(h ? _mm256_srli_epi16(bytes, 4) : bytes, low4);
-        __m256i hi = _mm256_shuffle_epi8(lut, nib), z = _mm256_setzero_si256();
-        __m256i lo16 = _mm256_unpacklo_epi8(z, hi), hi16 = _mm256_unpackhi_epi8(z, hi);
-        v[0] = _mm256_cvtph_ps(_mm256_castsi256_si128(lo16));
-        v[1] = _mm256_cvtph_ps(_mm256_extracti128_si256(lo16, 1));
-        v[2] = _mm256_cvtph_ps(_mm256_castsi256_si128(hi16));
-        v[3] = _mm256_cvtph_ps(_mm256_extracti128_si256(hi16, 1));
+        for (int n = 0; n < 2; n++) {   // low nibbles: rows 0..15; high: rows 16..31
+            __m256i nib = _mm256_and_si256(n ? _mm256_srli_epi16(bytes, 4) : bytes, low4);
+            __m256i bl = _mm256_shuffle_epi8(lo, nib), bh = _mm256_shuffle_epi8(hi, nib);
+            __m256i w0 = _mm256_unpacklo_epi8(bl, bh), w1 = _mm256_unpackhi_epi8(bl, bh);   // bf16 words
+            v[4 * n] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, w0));
+            v[4 * n + 1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, w0));
+            v[4 * n + 2] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, w1));
+            v[4 * n + 3] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, w1));
+        }
     } else {
-        for (int q = 0; q < 4; q++)
-            v[q] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(b + 64 * h + 16 * q))), 16));
+        const __m256i z = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(b + 32 * c));
+            v[2 * c] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, x));
+            v[2 * c + 1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, x));
+        }
     }
 }
 
-// Rows m0 .. m0+MT−1 of half h of panel p; sums[MT][4][8] lanes in vector order.
-INLINE void half_tile(const int MT, const rk_weights *w, const float *x, long xstride, long p, int h, float *sums) {
-    const int f = w->format;
-    const long step = rk_step_bytes(f), pairs = w->kpad / 2, G = f == RK_FP4 ? 16 : f == RK_FP8 ? 64 : pairs;
-    const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * step;
-    const __m256 up = _mm256_set1_ps(f == RK_FP8 ? 256.0f : f == RK_FP4 ? 16384.0f : 1.0f);
-    for (int i = 0; i < MT * 32; i += 8) _mm256_storeu_ps(sums + i, _mm256_setzero_ps());
-    for (long g0 = 0; g0 < pairs; g0 += G) {
-        __m256 acc[3][4];
-        for (int m = 0; m < MT; m++) for (int q = 0; q < 4; q++) acc[m][q] = _mm256_setzero_ps();
-        for (long kp = g0; kp < g0 + G; kp++) {
-            _mm_prefetch((const char *)(pw + kp * step) + 4096, _MM_HINT_T0);
-            __m256 xv[3], v[4];
-            for (int m = 0; m < MT; m++) xv[m] = _mm256_castpd_ps(_mm256_broadcast_sd((const double *)(x + m * xstride + 2 * kp)));
-            decode_half(f, pw + kp * step, h, v);
-            for (int q = 0; q < 4; q++)
-                for (int m = 0; m < MT; m++) acc[m][q] = _mm256_fmadd_ps(v[q], xv[m], acc[m][q]);
-        }
-        for (int q = 0; q < 4; q++) {
-            __m256 sc;
-            if (f == RK_FP8) sc = _mm256_set1_ps(((const float *)w->scales)[(p / 4) * (w->kpad / 128) + g0 / 64]);
-            else if (f == RK_FP4) {
-                const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + 2 * g0 / 32) * 32 + half_row(f, h, q);
-                float a = rk_e8m0_value(sb[0]), b = rk_e8m0_value(sb[1]), c = rk_e8m0_value(sb[2]), d = rk_e8m0_value(sb[3]);
-                sc = _mm256_setr_ps(a, a, b, b, c, c, d, d);
-            } else sc = _mm256_set1_ps(1.0f);
-            for (int m = 0; m < MT; m++) {
-                float *s = sums + (m * 4 + q) * 8;
-                _mm256_storeu_ps(s, _mm256_fmadd_ps(_mm256_mul_ps(acc[m][q], up), sc, _mm256_loadu_ps(s)));
+// Pairs per scale group: FP8 64 (128 inputs), FP4 16 (32 inputs); bf16 has no scales, one group.
+INLINE long group_pairs(const rk_weights *w) { return w->format == RK_FP8 ? 64 : w->format == RK_FP4 ? 16 : w->kpad / 2; }
+
+// The scale of group g of panel p for each vector's lanes.
+INLINE void group_scales(const rk_weights *w, long p, long g, __m256 sc[8]) {
+    if (w->format == RK_FP8) {
+        __m256 s = _mm256_set1_ps(((const float *)w->scales)[(p / 4) * (w->kpad / 128) + g]);
+        for (int i = 0; i < 8; i++) sc[i] = s;
+    } else if (w->format == RK_FP4) {
+        // E8M0 byte e → bits e << 23 (2^(e-127)), byte 0 → 0x00400000 (2^-127), in vectors: scalar
+        // stores read back as a vector would stall store forwarding once per vector and group.
+        const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + g) * 32;
+        const __m256i zero = _mm256_setzero_si256(), sub = _mm256_set1_epi32(0x00400000);
+        for (int n = 0; n < 2; n++) {   // rows 16n .. 16n+15
+            __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(sb + 16 * n)));
+            for (int k = 0; k < 4; k++) {   // vector 4n + k: rows 2k, 2k, 2k+1, 2k+1 | 2k+8, 2k+8, 2k+9, 2k+9
+                const char j = (char)(2 * k), z = (char)0x80;
+                __m256i idx = _mm256_setr_epi8(j, z, z, z, j, z, z, z, j + 1, z, z, z, j + 1, z, z, z,
+                                               j + 8, z, z, z, j + 8, z, z, z, j + 9, z, z, z, j + 9, z, z, z);
+                __m256i e = _mm256_shuffle_epi8(bytes, idx);
+                __m256i bits = _mm256_or_si256(_mm256_slli_epi32(e, 23), _mm256_and_si256(_mm256_cmpeq_epi32(e, zero), sub));
+                sc[4 * n + k] = _mm256_castsi256_ps(bits);
             }
         }
+    } else for (int i = 0; i < 8; i++) sc[i] = _mm256_set1_ps(1.0f);
+}
+
+// What undoes the decoders' 2^-8 for FP8, applied to a lane sum before its scale (folding it into
+// the scale could overflow at scale 2^127).
+INLINE __m256 decode_up(int f) { return _mm256_set1_ps(f == RK_FP8 ? 256.0f : 1.0f); }
+
+INLINE void prefetch_step(const uint8_t *b, long step) {
+    for (long o = 0; o < step; o += 64) _mm_prefetch((const char *)b + o + 2048, _MM_HINT_T0);
+}
+
+// Every path below computes a row's output in the same order: per scale group, each lane sums its
+// weight · input products by FMA over the group's pairs in order; the lane sums are scaled into
+// running sums (one FMA per group); the two parities are added last. So a row's bits do not depend
+// on M or on the path taken (batch invariance).
+
+// Lane sums [rows][64] of panel p → y rows m0 .. m0+rows−1: the two parities added, rounded if asked.
+static void store_rows(const rk_weights *w, const rk_activations *a, long p, long m0, long rows, const float *sums) {
+    for (long m = 0; m < rows; m++)
+        for (int i = 0; i < 8; i++)
+            for (int l = 0; l < 8; l += 2) {
+                long n = p * 32 + lane_row(w->format, i, l);
+                float v = sums[m * 64 + 8 * i + l] + sums[m * 64 + 8 * i + l + 1];
+                if (n < w->n) a->y[(m0 + m) * w->n + n] = a->round_bf16 ? rk_bf16_round(v) : v;
+            }
+}
+
+// One activation row (decode): the whole panel in one pass, decoded in registers.
+INLINE void panel_row(const int f, const rk_weights *w, const float *x, long p, float *out) {
+    const long step = rk_step_bytes(f), pairs = w->kpad / 2, G = group_pairs(w);
+    const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * step;
+    __m256 sums[8], sc[8];
+    for (int i = 0; i < 8; i++) sums[i] = _mm256_setzero_ps();
+    for (long g0 = 0; g0 < pairs; g0 += G) {
+        __m256 acc[8];
+        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
+        for (long kp = g0; kp < g0 + G; kp++) {
+            prefetch_step(pw + kp * step, step);
+            __m256 xv = _mm256_castpd_ps(_mm256_broadcast_sd((const double *)(x + 2 * kp))), v[8];
+            decode_step(f, pw + kp * step, v);
+            for (int i = 0; i < 8; i++) acc[i] = _mm256_fmadd_ps(v[i], xv, acc[i]);
+        }
+        group_scales(w, p, g0 / G, sc);
+        for (int i = 0; i < 8; i++) sums[i] = _mm256_fmadd_ps(_mm256_mul_ps(acc[i], decode_up(f)), sc[i], sums[i]);
+    }
+    for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + 8 * i, sums[i]);
+}
+typedef void (*row_fn)(const rk_weights *, const float *, long, float *);
+#define DEFR(F, NAME) static __attribute__((noinline)) void panel_row_##NAME(const rk_weights *w, const float *x, long p, float *o) { panel_row(F, w, x, p, o); }
+DEFR(RK_FP8, fp8) DEFR(RK_FP4, fp4) DEFR(RK_BF16, bf16)
+static const row_fn panel_rows_of[3] = {panel_row_fp8, panel_row_fp4, panel_row_bf16};   // by format
+
+// One to three rows: per scale group, each half panel (vectors 4h..4h+3) in registers; the
+// second half reads the group's weights again from L1. fp8 and bf16 halves are whole bytes, fp4
+// halves are the low and high nibbles of the same bytes.
+INLINE void decode_half(const int f, const uint8_t *b, int h, __m256 v[4]) {
+    if (f == RK_FP4) {
+        const __m256i lo = _mm256_loadu_si256((const __m256i *)e2m1_bf16_lo), hi = _mm256_loadu_si256((const __m256i *)e2m1_bf16_hi);
+        const __m256i z = _mm256_setzero_si256(), bytes = _mm256_loadu_si256((const __m256i *)b);
+        __m256i nib = _mm256_and_si256(h ? _mm256_srli_epi16(bytes, 4) : bytes, _mm256_set1_epi8(15));
+        __m256i bl = _mm256_shuffle_epi8(lo, nib), bh = _mm256_shuffle_epi8(hi, nib);
+        __m256i w0 = _mm256_unpacklo_epi8(bl, bh), w1 = _mm256_unpackhi_epi8(bl, bh);
+        v[0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, w0));
+        v[1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, w0));
+        v[2] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, w1));
+        v[3] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, w1));
+    } else if (f == RK_FP8) {
+        for (int q = 0; q < 2; q++) {
+            __m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 32 * h + 16 * q)));
+            x = _mm256_and_si256(_mm256_slli_epi16(x, 7), _mm256_set1_epi16((short)0xBFFF));
+            v[2 * q] = _mm256_cvtph_ps(_mm256_castsi256_si128(x));
+            v[2 * q + 1] = _mm256_cvtph_ps(_mm256_extracti128_si256(x, 1));
+        }
+    } else {
+        const __m256i z = _mm256_setzero_si256();
+        for (int c = 0; c < 2; c++) {
+            __m256i x = _mm256_loadu_si256((const __m256i *)(b + 64 * h + 32 * c));
+            v[2 * c] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, x));
+            v[2 * c + 1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, x));
+        }
     }
 }
 
-typedef void (*half_fn)(const rk_weights *, const float *, long, long, int, float *);
-#define DEFH(MT) static __attribute__((noinline)) void half_tile_##MT(const rk_weights *w, const float *x, long xs, long p, int h, float *s) { half_tile(MT, w, x, xs, p, h, s); }
-DEFH(1) DEFH(2) DEFH(3)
-static const half_fn half_tiles[4] = {0, half_tile_1, half_tile_2, half_tile_3};
-
-// All M rows of panel p into tot[M][32], by tiles of ≤ 3 rows and half panels.
-static void panel_fused(const rk_weights *w, const rk_activations *a, long p, float *tot) {
-    float sums[3 * 4 * 8];
-    const long tiles = (a->m + 2) / 3;   // balanced: 4 rows → 2 + 2, not 3 + 1
-    for (long i = 0, m0 = 0; i < tiles; i++) {
-        int mt = (int)((a->m - m0 + (tiles - i) - 1) / (tiles - i));
-        for (int h = 0; h < 2; h++) {
-            half_tiles[mt](w, a->xf + m0 * w->kpad, w->kpad, p, h, sums);
-            for (int m = 0; m < mt; m++)
-                for (int q = 0; q < 4; q++)
-                    for (int l = 0; l < 8; l += 2)
-                        tot[(m0 + m) * 32 + half_row(w->format, h, q) + l / 2] = sums[(m * 4 + q) * 8 + l] + sums[(m * 4 + q) * 8 + l + 1];
-        }
-        m0 += mt;
+// Rows m0 .. m0+MT−1 (x at row m0) of panel p over group g: half h's lane sums scaled into sums [MT][64].
+INLINE void half_group(const int MT, const int f, const rk_weights *w, const float *x, long xs, long p, long g, int h,
+                       const __m256 *sc, float *sums) {
+    const long step = rk_step_bytes(f), G = group_pairs(w);
+    const uint8_t *pw = (const uint8_t *)w->weights + (p * (w->kpad / 2) + g * G) * step;
+    __m256 acc[3][4];
+    for (int m = 0; m < MT; m++) for (int q = 0; q < 4; q++) acc[m][q] = _mm256_setzero_ps();
+    for (long kp = 0; kp < G; kp++) {
+        if (h == 0) prefetch_step(pw + kp * step, step);
+        __m256 v[4], xv[3];
+        for (int m = 0; m < MT; m++) xv[m] = _mm256_castpd_ps(_mm256_broadcast_sd((const double *)(x + m * xs + 2 * (g * G + kp))));
+        decode_half(f, pw + kp * step, h, v);
+        for (int q = 0; q < 4; q++)
+            for (int m = 0; m < MT; m++) acc[m][q] = _mm256_fmadd_ps(v[q], xv[m], acc[m][q]);
     }
+    for (int m = 0; m < MT; m++)
+        for (int q = 0; q < 4; q++) {
+            float *s = sums + 64 * m + 8 * (4 * h + q);
+            _mm256_storeu_ps(s, _mm256_fmadd_ps(_mm256_mul_ps(acc[m][q], decode_up(f)), sc[4 * h + q], _mm256_loadu_ps(s)));
+        }
+}
+typedef void (*half_fn)(const rk_weights *, const float *, long, long, long, int, const __m256 *, float *);
+#define DEFH(MT, F, NAME) static __attribute__((noinline)) void half_group_##NAME##_##MT(const rk_weights *w, const float *x, long xs, \
+    long p, long g, int h, const __m256 *sc, float *s) { half_group(MT, F, w, x, xs, p, g, h, sc, s); }
+DEFH(1, RK_FP8, fp8) DEFH(2, RK_FP8, fp8) DEFH(3, RK_FP8, fp8) DEFH(1, RK_FP4, fp4) DEFH(2, RK_FP4, fp4) DEFH(3, RK_FP4, fp4)
+DEFH(1, RK_BF16, bf16) DEFH(2, RK_BF16, bf16) DEFH(3, RK_BF16, bf16)
+static const half_fn half_groups[3][4] = {{0, half_group_fp8_1, half_group_fp8_2, half_group_fp8_3},   // [format][rows]
+                                          {0, half_group_fp4_1, half_group_fp4_2, half_group_fp4_3},
+                                          {0, half_group_bf16_1, half_group_bf16_2, half_group_bf16_3}};
+
+// Four rows and more: a chunk of each panel is decoded once into fp32 (dec [4][pairs][2 vectors][8],
+// so that a tile of two vectors streams 4 KiB in order),
+// and the rows' inputs are laid out broadcast (xb [rows][pairs][8]: x[2kp], x[2kp+1] four times),
+// since a broadcast load costs an FP slot on Zen 3 and plain loads are nearly free; register tiles
+// of MT rows × NV vectors then run FMAs from both, gp pairs (a scale group) at a time. acc [M][64]
+// carries lane sums from chunk to chunk of a group longer than a chunk (bf16's single group), sums
+// [M][64] the scaled running sums; sc [chunk groups][8] the chunk's scales.
+INLINE void chunk_tile(const int MT, const int NV, const float *dec, long n, long gp, const float *xb, int v0,
+                       float *acc_mem, float *sums, const __m256 *sc, __m256 up, int first, int last) {
+    for (long g = 0; g < n / gp; g++) {
+        __m256 acc[6][4];
+        for (int m = 0; m < MT; m++)
+            for (int j = 0; j < NV; j++) acc[m][j] = g == 0 && !first ? _mm256_loadu_ps(acc_mem + 64 * m + 8 * (v0 + j)) : _mm256_setzero_ps();
+        for (long kp = g * gp; kp < (g + 1) * gp; kp++) {
+            __m256 wv[4];
+            for (int j = 0; j < NV; j++) wv[j] = _mm256_loadu_ps(dec + ((v0 + j) / 2 * n + kp) * 16 + 8 * ((v0 + j) % 2));
+            for (int m = 0; m < MT; m++) {
+                __m256 xv = _mm256_loadu_ps(xb + 8 * (m * n + kp));
+                for (int j = 0; j < NV; j++) acc[m][j] = _mm256_fmadd_ps(wv[j], xv, acc[m][j]);
+            }
+        }
+        int ends = g < n / gp - 1 || last;   // the group ends in this chunk
+        for (int m = 0; m < MT; m++)
+            for (int j = 0; j < NV; j++) {
+                float *s = sums + 64 * m + 8 * (v0 + j);
+                if (ends) _mm256_storeu_ps(s, _mm256_fmadd_ps(_mm256_mul_ps(acc[m][j], up), sc[8 * g + v0 + j], _mm256_loadu_ps(s)));
+                else _mm256_storeu_ps(acc_mem + 64 * m + 8 * (v0 + j), acc[m][j]);
+            }
+    }
+}
+typedef void (*chunk_fn)(const float *, long, long, const float *, int, float *, float *, const __m256 *, __m256, int, int);
+#define DEFC(MT, NV) static __attribute__((noinline)) void chunk_tile_##MT(const float *d, long n, long gp, const float *xb, \
+    int v0, float *am, float *s, const __m256 *sc, __m256 up, int fi, int la) { chunk_tile(MT, NV, d, n, gp, xb, v0, am, s, sc, up, fi, la); }
+DEFC(1, 4) DEFC(2, 4) DEFC(3, 4) DEFC(4, 2) DEFC(5, 2) DEFC(6, 2)
+static const chunk_fn chunk_tiles[7] = {0, chunk_tile_1, chunk_tile_2, chunk_tile_3, chunk_tile_4, chunk_tile_5, chunk_tile_6};
+
+#define RK_CHUNK_PAIRS 64   // 16 KiB decoded per panel: 1 FP8 group, 4 FP4 groups, 1/16 of a bf16 row of 4096
+// Pairs [0, RK_CHUNK_PAIRS) from pw into dec [4][RK_CHUNK_PAIRS][16].
+INLINE void decode_chunk(const int f, const uint8_t *pw, float *dec) {
+    const long step = rk_step_bytes(f);
+    for (long kp = 0; kp < RK_CHUNK_PAIRS; kp++) {
+        __m256 v[8];
+        prefetch_step(pw + kp * step, step);
+        decode_step(f, pw + kp * step, v);
+        for (int i = 0; i < 8; i++) _mm256_storeu_ps(dec + (i / 2 * RK_CHUNK_PAIRS + kp) * 16 + 8 * (i % 2), v[i]);
+    }
+}
+typedef void (*decode_fn)(const uint8_t *, float *);
+#define DEFD(F, NAME) static __attribute__((noinline)) void decode_chunk_##NAME(const uint8_t *pw, float *dec) { decode_chunk(F, pw, dec); }
+DEFD(RK_FP8, fp8) DEFD(RK_FP4, fp4) DEFD(RK_BF16, bf16)
+static const decode_fn decode_chunks[3] = {decode_chunk_fp8, decode_chunk_fp4, decode_chunk_bf16};   // by format
+
+#define RK_BLOCK_PANELS 8   // panels whose chunks are decoded together, so that a row tile's xb serves them all
+#define RK_BLOCK_ROWS 96    // rows per block, which bounds acc and sums
+
+// Panels p0 .. p0+np−1 for rows m0 .. m0+mb−1, chunk by chunk over the inputs: the panels' chunks are
+// decoded once into dec [np][4][RK_CHUNK_PAIRS][16] and read by every row tile; each tile's xb [6][pairs][8]
+// serves all np panels. acc and sums: [np][mb][64].
+static void block_rows(const rk_weights *w, const rk_activations *a, long p0, long np, long m0, long mb,
+                       float *dec, float *xb, float *acc_mem, float *sums) {
+    const int f = w->format;
+    const long step = rk_step_bytes(f), pairs = w->kpad / 2, G = group_pairs(w), C = RK_CHUNK_PAIRS, gp = G < C ? G : C;
+    const long tiles = (mb + 5) / 6;   // balanced: 8 rows → 4 + 4
+    __m256 sc[RK_BLOCK_PANELS][8 * (RK_CHUNK_PAIRS / 16)];
+    memset(sums, 0, sizeof(float) * 64 * (size_t)(np * mb));
+    for (long c0 = 0; c0 < pairs; c0 += C) {
+        const int first = c0 % G == 0, last = (c0 + C) % G == 0;
+        for (long pi = 0; pi < np; pi++) {
+            decode_chunks[f]((const uint8_t *)w->weights + ((p0 + pi) * pairs + c0) * step, dec + 64 * C * pi);
+            for (long g = 0; g < C / gp; g++) if (g < C / gp - 1 || last) group_scales(w, p0 + pi, (c0 + g * gp) / G, sc[pi] + 8 * g);
+        }
+        for (long t = 0, r = 0; t < tiles; t++) {
+            int mt = (int)((mb - r + (tiles - t) - 1) / (tiles - t)), nv = mt <= 3 ? 4 : 2;
+            for (long m = r + mt; m < r + 2 * mt && m < mb; m++)   // the next tile's rows: x comes from L3
+                for (long kp = 0; kp < C; kp += 8) _mm_prefetch((const char *)(a->xf + (m0 + m) * w->kpad + 2 * (c0 + kp)), _MM_HINT_T0);
+            for (int m = 0; m < mt; m++)
+                for (long kp = 0; kp < C; kp++)
+                    _mm256_storeu_ps(xb + 8 * (m * C + kp), _mm256_castpd_ps(_mm256_broadcast_sd(
+                        (const double *)(a->xf + (m0 + r + m) * w->kpad + 2 * (c0 + kp)))));
+            for (long pi = 0; pi < np; pi++) {
+                long o = 64 * (pi * mb + r);
+                for (int v0 = 0; v0 < 8; v0 += nv)
+                    chunk_tiles[mt](dec + 64 * C * pi, C, gp, xb, v0, acc_mem + o, sums + o, sc[pi], decode_up(f), first, last);
+            }
+            r += mt;
+        }
+    }
+    for (long pi = 0; pi < np; pi++) store_rows(w, a, p0 + pi, m0, mb, sums + 64 * pi * mb);
 }
 
 void rk_linear_avx2(const rk_weights *w, const rk_activations *a, long p0, long p1, void *scratch) {
     const long M = a->m, K = w->kpad;
     float *tot = (float *)scratch;                                   // [M][32]
-    float *ws = tot + (M * 32 + 15) / 16 * 16;                       // [2·RK_SEG_PAIRS][32]
-    for (long p = p0; p < p1; p++) {
-        // Quantized and bf16 weights take the fused tiles at every M: their per-row summation order
-        // does not depend on M, so a row's result does not depend on its batch (batch invariance).
-        if (w->format != RK_F32) {
-            panel_fused(w, a, p, tot);
+    float *buf = tot + (M * 32 + 15) / 16 * 16;
+    if (w->format == RK_F32) {                                       // weights are fp32 [k][32] already
+        for (long p = p0; p < p1; p++) {
+            for (long s0 = 0; s0 < K / 2; s0 += RK_SEG_PAIRS) {
+                long pairs = K / 2 - s0 < RK_SEG_PAIRS ? K / 2 - s0 : RK_SEG_PAIRS;
+                const float *src = (const float *)w->weights + (p * K + 2 * s0) * 32;
+                for (long m0 = 0; m0 < M; m0 += 6) {
+                    long n = M - m0 < 6 ? M - m0 : 6;
+                    f32_tiles[n](src, 2 * pairs, a->xf + m0 * K + 2 * s0, K, tot + m0 * 32, s0 == 0);
+                }
+            }
             rk_store_panel(w, a, p, tot);
-            continue;
         }
-        for (long s0 = 0; s0 < K / 2; s0 += RK_SEG_PAIRS) {
-            long pairs = K / 2 - s0 < RK_SEG_PAIRS ? K / 2 - s0 : RK_SEG_PAIRS;
-            const float *src;
-            if (w->format == RK_F32) src = (const float *)w->weights + (p * K + 2 * s0) * 32;
-            else { dequant_segment(w, p, s0, pairs, ws); src = ws; }
-            for (long m0 = 0; m0 < M; m0 += 6) {
-                long n = M - m0 < 6 ? M - m0 : 6;
-                f32_tiles[n](src, 2 * pairs, a->xf + m0 * K + 2 * s0, K, tot + m0 * 32, s0 == 0);
+    } else if (M <= 3) {                                             // buf: sums [M][64]
+        __m256 sc[8];
+        for (long p = p0; p < p1; p++) {
+            if (M == 1) panel_rows_of[w->format](w, a->xf, p, buf);
+            else {
+                memset(buf, 0, sizeof(float) * 64 * (size_t)M);
+                for (long g = 0; g < K / 2 / group_pairs(w); g++) {
+                    group_scales(w, p, g, sc);
+                    for (int h = 0; h < 2; h++) half_groups[w->format][M](w, a->xf, K, p, g, h, sc, buf);
+                }
+            }
+            store_rows(w, a, p, 0, M, buf);
+        }
+    } else {                                                         // buf: dec, xb, then acc and sums [panels][rows][64]
+        const long mb_max = M < RK_BLOCK_ROWS ? M : RK_BLOCK_ROWS;   // whole 6-row tiles but in the last block
+        for (long pb = p0; pb < p1; pb += RK_BLOCK_PANELS) {
+            long np = p1 - pb < RK_BLOCK_PANELS ? p1 - pb : RK_BLOCK_PANELS;
+            for (long m0 = 0; m0 < M;) {
+                long mb = M - m0 < RK_BLOCK_ROWS ? M - m0 : RK_BLOCK_ROWS;
+                float *xb = buf + 64 * RK_CHUNK_PAIRS * RK_BLOCK_PANELS, *acc_mem = xb + 8 * 6 * RK_CHUNK_PAIRS;
+                block_rows(w, a, pb, np, m0, mb, buf, xb, acc_mem, acc_mem + 64 * RK_BLOCK_PANELS * mb_max);
+                m0 += mb;
             }
         }
-        rk_store_panel(w, a, p, tot);
     }
 }
 
 long rk_linear_scratch_bytes(const rk_weights *w, long m) {
     (void)w;
-    return (m * 32 * 4 + 64) + RK_SEG_PAIRS * 2 * 32 * 4 + 128;   // sums + the larger (fp32) segment
+    long mb = m < RK_BLOCK_ROWS ? m : RK_BLOCK_ROWS;
+    return (m * 32 * 4 + 64) + (RK_CHUNK_PAIRS * (64 * RK_BLOCK_PANELS + 8 * 6) + 2 * 64 * RK_BLOCK_PANELS * mb) * 4 + 128;
 }
 
 typedef struct { int path; const rk_weights *w; const rk_activations *a; long panels, per; rk_pool *pool; } run_ctx;
@@ -254,9 +385,11 @@ static void run_task(void *c, int task, int worker) {
 void rk_linear_run(rk_pool *pool, int path, const rk_weights *w, const rk_activations *a) {
     run_ctx r = {path, w, a, (w->n + 31) / 32, 1, pool};
     // About 16 tasks per thread: a task claimed by a vCPU that the hypervisor then deschedules holds
-    // up the whole call, so tasks are kept small (a CAS each; panels are 7–230 KiB of weights).
+    // up the whole call, so tasks are kept small (a CAS each; panels are 7–230 KiB of weights). Many
+    // rows (prefill) take at least RK_BLOCK_PANELS panels a task, so that the AVX2 tiles share x.
     long want = 16L * rk_pool_threads(pool);
     r.per = (r.panels + want - 1) / want;
+    if (a->m >= 32 && r.per < RK_BLOCK_PANELS) r.per = RK_BLOCK_PANELS;
     if (r.per < 1) r.per = 1;
     rk_pool_run(pool, (int)((r.panels + r.per - 1) / r.per), run_task, &r);
 }
@@ -286,7 +419,9 @@ void rk_linear_run_many(rk_pool *pool, int path, const rk_linear_job *jobs, int 
         long b = rk_linear_scratch_bytes(jobs[i].w, jobs[i].a->m);
         if (b > scratch) scratch = b;
     }
-    long want = 16L * rk_pool_threads(pool), per = (total + want - 1) / want;
+    long want = 16L * rk_pool_threads(pool), per = (total + want - 1) / want, m = 0;
+    for (int i = 0; i < count; i++) if (jobs[i].a->m > m) m = jobs[i].a->m;
+    if (m >= 32 && per < RK_BLOCK_PANELS) per = RK_BLOCK_PANELS;   // as rk_linear_run
     if (per < 1) per = 1;
     long *first = malloc(sizeof(long) * (size_t)count), tasks = 0;  // first task of each job
     for (int i = 0; i < count; i++) { first[i] = tasks; tasks += ((jobs[i].w->n + 31) / 32 + per - 1) / per; }
