@@ -386,10 +386,10 @@ void rk_linear_run(rk_pool *pool, int path, const rk_weights *w, const rk_activa
     run_ctx r = {path, w, a, (w->n + 31) / 32, 1, pool};
     // About 16 tasks per thread: a task claimed by a vCPU that the hypervisor then deschedules holds
     // up the whole call, so tasks are kept small (a CAS each; panels are 7–230 KiB of weights). Many
-    // rows (prefill) take at least RK_BLOCK_PANELS panels a task, so that the AVX2 tiles share x.
+    // rows (prefill) take at least RK_BLOCK_PANELS panels a task on AVX2, so that its tiles share x.
     long want = 16L * rk_pool_threads(pool);
     r.per = (r.panels + want - 1) / want;
-    if (a->m >= 32 && r.per < RK_BLOCK_PANELS) r.per = RK_BLOCK_PANELS;
+    if (path == RK_PATH_AVX2 && a->m >= 32 && r.per < RK_BLOCK_PANELS) r.per = RK_BLOCK_PANELS;
     if (r.per < 1) r.per = 1;
     rk_pool_run(pool, (int)((r.panels + r.per - 1) / r.per), run_task, &r);
 }
@@ -421,7 +421,7 @@ void rk_linear_run_many(rk_pool *pool, int path, const rk_linear_job *jobs, int 
     }
     long want = 16L * rk_pool_threads(pool), per = (total + want - 1) / want, m = 0;
     for (int i = 0; i < count; i++) if (jobs[i].a->m > m) m = jobs[i].a->m;
-    if (m >= 32 && per < RK_BLOCK_PANELS) per = RK_BLOCK_PANELS;   // as rk_linear_run
+    if (path == RK_PATH_AVX2 && m >= 32 && per < RK_BLOCK_PANELS) per = RK_BLOCK_PANELS;   // as rk_linear_run
     if (per < 1) per = 1;
     long *first = malloc(sizeof(long) * (size_t)count), tasks = 0;  // first task of each job
     for (int i = 0; i < count; i++) { first[i] = tasks; tasks += ((jobs[i].w->n + 31) / 32 + per - 1) / per; }
