@@ -41,32 +41,53 @@ static inline __m256 exp8(__m256 x) {
     return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), finite);
 }
 
-static long attention_scratch_avx2(long d) { return (GROUP * d + 2 * GROUP * BLOCK) * 4 + BLOCK * sizeof(void *) + 64; }
+static long attention_scratch_avx2(long d) { return (GROUP * d + GROUP * BLOCK + GROUP * BLOCK * 8) * 4 + BLOCK * sizeof(void *) + 64; }
 
-// Query row `row`, heads [h0, h0 + 16).
+// Scores of heads [h, h + 4) against entries j, j + 1: eight dots sharing their loads (a dot alone
+// loads twice per FMA, more than Zen 3's load ports feed).
+static inline void scores_4x2(const float *q, long d, const float *k0, const float *k1, float scale, float *s, long h) {
+    __m256 acc[4][2];
+    for (int i = 0; i < 4; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (long c = 0; c < d; c += 8) {
+        __m256 a = _mm256_loadu_ps(k0 + c), b = _mm256_loadu_ps(k1 + c);
+        for (int i = 0; i < 4; i++) {
+            __m256 qv = _mm256_loadu_ps(q + (h + i) * d + c);
+            acc[i][0] = _mm256_fmadd_ps(qv, a, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(qv, b, acc[i][1]);
+        }
+    }
+    for (int i = 0; i < 4; i++) { s[(h + i) * BLOCK] = hsum8(acc[i][0]) * scale; s[(h + i) * BLOCK + 1] = hsum8(acc[i][1]) * scale; }
+}
+
+// Query row `row`, heads [h0, h0 + 16). Per 64-entry block: all heads' scores (4 heads × 2 entries a
+// tile), then per head the running max, e^, sum and bf16 probabilities (laid out broadcast, since
+// a broadcast load takes an FP slot on Zen 3), then o·α + Σ p·V for 4 heads × 16 columns a tile, so
+// that each entry's values are loaded once for 4 heads. Each output lane still sums its entries in
+// order, as the reference does.
 static void attention_row_avx2(const rk_attention_args *a, long row, long h0, void *scratch) {
-    const long d = a->d, nh = a->heads - h0 < GROUP ? a->heads - h0 : GROUP;
+    const long d = a->d, nh = a->heads - h0 < GROUP ? a->heads - h0 : GROUP, nh4 = (nh + 3) / 4 * 4;
     float *o = (float *)scratch;          // [16][d] running output
     float *s = o + GROUP * d;             // [16][64] scores, then probabilities
-    float *pb = s + GROUP * BLOCK;        // [16][64] bf16-rounded probabilities
-    const float **k = (const float **)(pb + GROUP * BLOCK);   // [64] the block's entries
-    float m[GROUP], den[GROUP];
+    float *pb = s + GROUP * BLOCK;        // [16][64][8] bf16-rounded probabilities, broadcast
+    const float **k = (const float **)(pb + GROUP * BLOCK * 8);   // [64] the block's entries
+    float m[GROUP], den[GROUP], alpha[GROUP];
     memset(o, 0, sizeof(float) * GROUP * d);
     for (int h = 0; h < GROUP; h++) { m[h] = -INFINITY; den[h] = 0; }
     const float *q = a->q + (row * a->heads + h0) * d;
-    const int32_t *list = a->idx + row * a->n;
     for (long b0 = 0; b0 < a->n; b0 += BLOCK) {
+        const int32_t *list = a->idx + row * a->n;
         int nb = 0;
         for (long i = b0; i < b0 + BLOCK && i < a->n; i++)
             if (list[i] >= 0) k[nb++] = a->table + (long)list[i] * d;
         if (nb == 0) continue;   // an empty block changes nothing
+        for (long h = 0; h + 4 <= nh; h += 4)
+            for (int j = 0; j < nb; j += 2)   // an odd last entry pairs with itself; slot nb is reset to −inf below
+                scores_4x2(q, d, k[j], k[j + 1 < nb ? j + 1 : j], a->scale, s + j, h);
+        for (long h = nh / 4 * 4; h < nh; h++)
+            for (int j = 0; j < nb; j++) s[h * BLOCK + j] = dot8(q + h * d, k[j], d) * a->scale;
         for (long h = 0; h < nh; h++) {
-            float *sh = s + h * BLOCK, *ph = pb + h * BLOCK;
-            float mNew = m[h];
-            for (int j = 0; j < nb; j++) {
-                sh[j] = dot8(q + h * d, k[j], d) * a->scale;
-                mNew = sh[j] > mNew ? sh[j] : mNew;
-            }
+            float *sh = s + h * BLOCK, mNew = m[h];
+            for (int j = 0; j < nb; j++) mNew = sh[j] > mNew ? sh[j] : mNew;
             for (int j = nb; j < BLOCK; j++) sh[j] = -INFINITY;
             __m256 sum = _mm256_setzero_ps();
             for (int j = 0; j < BLOCK; j += 8) {
@@ -74,17 +95,36 @@ static void attention_row_avx2(const rk_attention_args *a, long row, long h0, vo
                 sum = _mm256_add_ps(sum, p);
                 _mm256_storeu_ps(sh + j, p);
             }
-            float alpha = _mm256_cvtss_f32(exp8(_mm256_set1_ps(m[h] - mNew)));
-            den[h] = den[h] * alpha + hsum8(sum);
+            alpha[h] = _mm256_cvtss_f32(exp8(_mm256_set1_ps(m[h] - mNew)));
+            den[h] = den[h] * alpha[h] + hsum8(sum);
             m[h] = mNew;
-            for (int j = 0; j < nb; j++) ph[j] = rk_bf16_round(sh[j]);
-            float *oh = o + h * d;
-            for (long c = 0; c < d; c += 8) {
-                __m256 acc = _mm256_mul_ps(_mm256_loadu_ps(oh + c), _mm256_set1_ps(alpha));
-                for (int j = 0; j < nb; j++) acc = _mm256_fmadd_ps(_mm256_set1_ps(ph[j]), _mm256_loadu_ps(k[j] + c), acc);
-                _mm256_storeu_ps(oh + c, acc);
-            }
+            for (int j = 0; j < nb; j++) _mm256_storeu_ps(pb + (h * BLOCK + j) * 8, _mm256_set1_ps(rk_bf16_round(sh[j])));
         }
+        for (long h = nh; h < nh4; h++) {   // padding heads of the last tile: zeros, never stored
+            alpha[h] = 0;
+            for (int j = 0; j < nb; j++) _mm256_storeu_ps(pb + (h * BLOCK + j) * 8, _mm256_setzero_ps());
+        }
+        for (long h = 0; h < nh4; h += 4)
+            for (long c = 0; c < d; c += 16) {
+                __m256 acc[4][2];
+                for (int i = 0; i < 4; i++) {
+                    __m256 al = _mm256_set1_ps(alpha[h + i]);
+                    acc[i][0] = _mm256_mul_ps(_mm256_loadu_ps(o + (h + i) * d + c), al);
+                    acc[i][1] = _mm256_mul_ps(_mm256_loadu_ps(o + (h + i) * d + c + 8), al);
+                }
+                for (int j = 0; j < nb; j++) {
+                    __m256 v0 = _mm256_loadu_ps(k[j] + c), v1 = _mm256_loadu_ps(k[j] + c + 8);
+                    for (int i = 0; i < 4; i++) {
+                        __m256 p = _mm256_loadu_ps(pb + ((h + i) * BLOCK + j) * 8);
+                        acc[i][0] = _mm256_fmadd_ps(p, v0, acc[i][0]);
+                        acc[i][1] = _mm256_fmadd_ps(p, v1, acc[i][1]);
+                    }
+                }
+                for (int i = 0; i < 4; i++) {
+                    _mm256_storeu_ps(o + (h + i) * d + c, acc[i][0]);
+                    _mm256_storeu_ps(o + (h + i) * d + c + 8, acc[i][1]);
+                }
+            }
     }
     for (long h = 0; h < nh; h++) {
         float total = den[h] + _mm256_cvtss_f32(exp8(_mm256_set1_ps(a->sink[h0 + h] - m[h])));
