@@ -103,25 +103,28 @@ INLINE void decode_step(const int f, const uint8_t *b, __m256 v[8]) {
 // Pairs per scale group: FP8 64 (128 inputs), FP4 16 (32 inputs); bf16 has no scales, one group.
 INLINE long group_pairs(const rk_weights *w) { return w->format == RK_FP8 ? 64 : w->format == RK_FP4 ? 16 : w->kpad / 2; }
 
+// E8M0 bytes e (one per 32-bit lane) as fp32: 2^(e−127), bits e << 23; byte 0 is the subnormal 2^-127.
+INLINE __m256 e8m0_values(__m256i e) {
+    const __m256i sub = _mm256_and_si256(_mm256_cmpeq_epi32(e, _mm256_setzero_si256()), _mm256_set1_epi32(0x00400000));
+    return _mm256_castsi256_ps(_mm256_or_si256(_mm256_slli_epi32(e, 23), sub));
+}
+
 // The scale of group g of panel p for each vector's lanes.
 INLINE void group_scales(const rk_weights *w, long p, long g, __m256 sc[8]) {
     if (w->format == RK_FP8) {
         __m256 s = _mm256_set1_ps(((const float *)w->scales)[(p / 4) * (w->kpad / 128) + g]);
         for (int i = 0; i < 8; i++) sc[i] = s;
     } else if (w->format == RK_FP4) {
-        // E8M0 byte e → bits e << 23 (2^(e-127)), byte 0 → 0x00400000 (2^-127), in vectors: scalar
-        // stores read back as a vector would stall store forwarding once per vector and group.
+        // Built in vectors: scalar stores read back as a vector would stall store forwarding once
+        // per vector and group.
         const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + g) * 32;
-        const __m256i zero = _mm256_setzero_si256(), sub = _mm256_set1_epi32(0x00400000);
         for (int n = 0; n < 2; n++) {   // rows 16n .. 16n+15
             __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(sb + 16 * n)));
             for (int k = 0; k < 4; k++) {   // vector 4n + k: rows 2k, 2k, 2k+1, 2k+1 | 2k+8, 2k+8, 2k+9, 2k+9
                 const char j = (char)(2 * k), z = (char)0x80;
                 __m256i idx = _mm256_setr_epi8(j, z, z, z, j, z, z, z, j + 1, z, z, z, j + 1, z, z, z,
                                                j + 8, z, z, z, j + 8, z, z, z, j + 9, z, z, z, j + 9, z, z, z);
-                __m256i e = _mm256_shuffle_epi8(bytes, idx);
-                __m256i bits = _mm256_or_si256(_mm256_slli_epi32(e, 23), _mm256_and_si256(_mm256_cmpeq_epi32(e, zero), sub));
-                sc[4 * n + k] = _mm256_castsi256_ps(bits);
+                sc[4 * n + k] = e8m0_values(_mm256_shuffle_epi8(bytes, idx));
             }
         }
     } else for (int i = 0; i < 8; i++) sc[i] = _mm256_set1_ps(1.0f);
@@ -185,7 +188,7 @@ static __attribute__((noinline)) void panel_row_fp4(const rk_weights *w, const f
     const long pairs = w->kpad / 2;
     const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * 32, *sp = (const uint8_t *)w->scales + p * (pairs / 16) * 32;
     const __m256i lo = _mm256_loadu_si256((const __m256i *)e2m1_bf16_lo), hi = _mm256_loadu_si256((const __m256i *)e2m1_bf16_hi);
-    const __m256i low4 = _mm256_set1_epi8(15), odd = _mm256_set1_epi32((int)0xFFFF0000), zero = _mm256_setzero_si256(), sub = _mm256_set1_epi32(0x00400000);
+    const __m256i low4 = _mm256_set1_epi8(15), odd = _mm256_set1_epi32((int)0xFFFF0000);
     __m256 sums[8];
     for (int i = 0; i < 8; i++) sums[i] = _mm256_setzero_ps();
     for (long g0 = 0; g0 < pairs; g0 += 16) {
@@ -205,14 +208,13 @@ static __attribute__((noinline)) void panel_row_fp4(const rk_weights *w, const f
                 acc[4 * h + 3] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(w1, odd)), x1, acc[4 * h + 3]);
             }
         }
-        for (int h = 0; h < 2; h++) {   // scales of rows 16h + 8(l/4) + 4j + l%4, E8M0 as in group_scales
+        for (int h = 0; h < 2; h++) {   // scales of rows 16h + 8(l/4) + 4j + l%4
             __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(sp + (g0 / 16) * 32 + 16 * h)));
             for (int j = 0; j < 2; j++) {
                 const char a = (char)(4 * j), z = (char)0x80;
                 __m256i idx = _mm256_setr_epi8(a, z, z, z, a + 1, z, z, z, a + 2, z, z, z, a + 3, z, z, z,
                                                a + 8, z, z, z, a + 9, z, z, z, a + 10, z, z, z, a + 11, z, z, z);
-                __m256i e = _mm256_shuffle_epi8(bytes, idx);
-                __m256 sc = _mm256_castsi256_ps(_mm256_or_si256(_mm256_slli_epi32(e, 23), _mm256_and_si256(_mm256_cmpeq_epi32(e, zero), sub)));
+                __m256 sc = e8m0_values(_mm256_shuffle_epi8(bytes, idx));
                 for (int q = 2 * j; q < 2 * j + 2; q++) sums[4 * h + q] = _mm256_fmadd_ps(acc[4 * h + q], sc, sums[4 * h + q]);
             }
         }
