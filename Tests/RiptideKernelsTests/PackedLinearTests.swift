@@ -133,14 +133,15 @@ func extremeScaleBytes(format: PackedLinear.Format) throws {
 
 @Test(arguments: [PackedLinear.Format.fp8, .fp4, .bf16])
 func rowsDoNotDependOnTheirBatch(format: PackedLinear.Format) throws {
-    // Every M takes its own tile shapes (one row in registers, two or three by half panels, more from
-    // a decoded chunk); a row's bits must still be those it gets alone (batch invariance).
+    // Every M takes its own tile shapes (one row in registers, two or three by half panels, one tile of
+    // four to six by quarter panels decoded in registers, more from a decoded chunk, past 96 rows in
+    // blocks whose last may be one tile); a row's bits must still be those it gets alone (batch invariance).
     let c = try makeCase(format, rows: 300, cols: 2304, seed: 21)
     var rng = TestRNG(9)
-    let m = 40, x = randomActivations(m, 2304, &rng)
+    let m = 99, x = randomActivations(m, 2304, &rng)
     for path in KernelPath.available {
         let alone = (0..<m).flatMap { r in c.linear.apply(Array(x[(r * 2304)..<((r + 1) * 2304)]), count: 1, roundOutput: false, path: path) }
-        for count in [2, 3, 4, 7, 13, 40] {
+        for count in [2, 3, 4, 6, 7, 13, 40, 99] {
             let batch = c.linear.apply(Array(x[0..<(count * 2304)]), count: count, roundOutput: false, path: path)
             let differing = (0..<(count * 300)).filter { batch[$0].bitPattern != alone[$0].bitPattern }.count
             #expect(differing == 0, "\(format) \(path) M=\(count): \(differing) outputs differ from the rows alone")
