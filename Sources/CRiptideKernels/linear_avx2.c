@@ -260,7 +260,7 @@ static const half_fn half_groups[3][4] = {{0, half_group_fp8_1, half_group_fp8_2
                                           {0, half_group_fp4_1, half_group_fp4_2, half_group_fp4_3},
                                           {0, half_group_bf16_1, half_group_bf16_2, half_group_bf16_3}};
 
-// Seven rows and more (two tiles or more): a chunk of each panel is decoded once into fp32
+// Seven rows and more (FP8 and FP4; bf16 from 49): a chunk of each panel is decoded once into fp32
 // (dec [4][pairs][2 vectors][8], so that a tile of two vectors streams 4 KiB in order),
 // and the rows' inputs are laid out broadcast (xb [rows][pairs][8]: x[2kp], x[2kp+1] four times),
 // since a broadcast load costs an FP slot on Zen 3 and plain loads are nearly free; register tiles
@@ -306,10 +306,11 @@ typedef void (*chunk_fn)(const float *, long, long, const float *, int, float *,
 DEFC(3, 4) DEFC(4, 2) DEFC(5, 2) DEFC(6, 2)   // two tiles or more have at least 3 rows each
 static const chunk_fn chunk_tiles[7] = {0, 0, 0, chunk_tile_3, chunk_tile_4, chunk_tile_5, chunk_tile_6};
 
-// One tile (4–6 rows, or the last rows of a long M): decoding a chunk into memory would cost more
-// than the tile's FMAs, so each quarter of the panel (vectors v0, v0+1) is decoded in registers
-// straight from the packed chunk pw (which stays in L1 for the other three quarters); the FMAs and
-// their order are chunk_tile's. FP4 at 4–6 rows 9–12% faster, bf16 8–18%, FP8 about even.
+// One tile (4–6 rows, or the last rows of a long M), or bf16 up to 48 rows: decoding a chunk into
+// memory would cost more than it saves, so each quarter of the panel (vectors v0, v0+1) is decoded
+// in registers straight from the packed chunk pw (which stays in L1 for the other quarters and
+// tiles); the FMAs and their order are chunk_tile's. At 4–6 rows FP4 is 9–12% faster, bf16 8–18%,
+// FP8 about even; bf16 at 8–32 rows 4–15%. FP8 and FP4 over several tiles were slower.
 INLINE void direct_tile(const int MT, const int f, const uint8_t *pw, long n, long gp, const float *xb, int v0,
                         float *acc_mem, float *sums, const __m256 *sc, int first, int last) {
     const long step = rk_step_bytes(f);
@@ -364,7 +365,9 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
     const int f = w->format;
     const long step = rk_step_bytes(f), pairs = w->kpad / 2, G = group_pairs(w), C = RK_CHUNK_PAIRS, gp = G < C ? G : C;
     const long tiles = (mb + 5) / 6;   // balanced: 8 rows → 4 + 4
-    const int direct = tiles == 1;     // 4–6 rows: no other tile would reuse a decoded chunk
+    // Decode in registers where no other tile would reuse a decoded chunk (4–6 rows), and for bf16,
+    // whose decoding is one unpack a vector, up to 48 rows (8 tiles).
+    const int direct = tiles == 1 || (f == RK_BF16 && mb <= 48);
     __m256 sc[RK_BLOCK_PANELS][8 * (RK_CHUNK_PAIRS / 16)];
     memset(sums, 0, sizeof(float) * 64 * (size_t)(np * mb));
     for (long c0 = 0; c0 < pairs; c0 += C) {
