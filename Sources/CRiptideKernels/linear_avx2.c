@@ -3,8 +3,7 @@
 // chunk of the panel decoded once into L1, which every row tile then reads (decoding costs more
 // than the FMAs it feeds at M = 1, so it must not be repeated per tile). fp32 weights run the FMA
 // tiles over [inputs][32 rows] segments. Activations are fp32 (q·s for FP8/FP4, exact).
-#include "linear_common.h"
-#include <immintrin.h>
+#include "decode_avx2.h"
 #include <stdlib.h>
 
 void rk_store_panel(const rk_weights *w, const rk_activations *a, long p, const float *tot) {
@@ -43,99 +42,6 @@ typedef void (*f32_fn)(const float *, long, const float *, long, float *, int);
 #define DEFF(MT) static __attribute__((noinline)) void f32_tile_##MT(const float *ws, long c, const float *x, long xs, float *t, int f) { f32_tile(MT, ws, c, x, xs, t, f); }
 DEFF(1) DEFF(2) DEFF(3) DEFF(4) DEFF(5) DEFF(6)
 static const f32_fn f32_tiles[7] = {0, f32_tile_1, f32_tile_2, f32_tile_3, f32_tile_4, f32_tile_5, f32_tile_6};
-
-// Exact decoding. e4m3 codes become fp16 bit patterns that F16C converts exactly: s.eeee.mmm →
-// s.0eeee.mmm0000000 is the value · 2^-8 (subnormals included, since fp16 has them too); the 2^8
-// goes into the group's scale, which is a power of two, so the product stays exact. e2m1 codes
-// become bf16 patterns through two byte tables (vpshufb), and bf16 becomes fp32 by an unpack with
-// zero: both exact and cheaper than F16C, which matters where decoding, not DRAM, is the limit.
-static const uint8_t e2m1_bf16_lo[32] = {   // per code (both 128-bit lanes): low and high byte of bf16(value)
-    0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0, 0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0,
-    0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0, 0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0};
-static const uint8_t e2m1_bf16_hi[32] = {
-    0x00, 0x3F, 0x3F, 0x3F, 0x40, 0x40, 0x40, 0x40, 0x80, 0xBF, 0xBF, 0xBF, 0xC0, 0xC0, 0xC0, 0xC0,
-    0x00, 0x3F, 0x3F, 0x3F, 0x40, 0x40, 0x40, 0x40, 0x80, 0xBF, 0xBF, 0xBF, 0xC0, 0xC0, 0xC0, 0xC0};
-
-// Step decoders: one input pair of a 32-row panel as 8 vectors of 8 lanes. Lane l of vector i holds
-// row lane_row(f, i, l) and input 2kp + l%2, so a broadcast pair (x[2kp], x[2kp+1]) multiplies it.
-#define INLINE static inline __attribute__((always_inline))
-INLINE int lane_row(int f, int i, int l) {
-    if (f == RK_FP8) return 16 * (i & 1) + 4 * (i >> 1) + l / 2;   // pmovsxbw of 16-byte quarters
-    int r = (l & 3) / 2 + (f == RK_FP4 ? 8 : 4) * (l >> 2);          // unpack lo/hi: lanes 4..7 from the upper 128 bits
-    return f == RK_FP4 ? 16 * (i >> 2) + 4 * ((i >> 1) & 1) + 2 * (i & 1) + r : 8 * (i >> 1) + 2 * (i & 1) + r;
-}
-
-// Quarter q of a step (vectors 2q, 2q+1): fp8 and bf16 quarters are whole bytes, fp4 quarters
-// come from the low (q < 2) or high nibbles of the same 32 bytes.
-INLINE void decode_quarter(const int f, const uint8_t *b, int q, __m256 v[2]) {
-    if (f == RK_FP4) {
-        const __m256i lo = _mm256_loadu_si256((const __m256i *)e2m1_bf16_lo), hi = _mm256_loadu_si256((const __m256i *)e2m1_bf16_hi);
-        const __m256i z = _mm256_setzero_si256(), bytes = _mm256_loadu_si256((const __m256i *)b);
-        __m256i nib = _mm256_and_si256(q >= 2 ? _mm256_srli_epi16(bytes, 4) : bytes, _mm256_set1_epi8(15));
-        __m256i bl = _mm256_shuffle_epi8(lo, nib), bh = _mm256_shuffle_epi8(hi, nib);
-        __m256i w = q & 1 ? _mm256_unpackhi_epi8(bl, bh) : _mm256_unpacklo_epi8(bl, bh);
-        v[0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, w));
-        v[1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, w));
-    } else if (f == RK_FP8) {
-        __m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 16 * q)));
-        x = _mm256_and_si256(_mm256_slli_epi16(x, 7), _mm256_set1_epi16((short)0xBFFF));
-        v[0] = _mm256_cvtph_ps(_mm256_castsi256_si128(x));
-        v[1] = _mm256_cvtph_ps(_mm256_extracti128_si256(x, 1));
-    } else {
-        const __m256i z = _mm256_setzero_si256(), x = _mm256_loadu_si256((const __m256i *)(b + 32 * q));
-        v[0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, x));
-        v[1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, x));
-    }
-}
-
-// Half h of a step (vectors 4h..4h+3); for fp4 the two quarters share their loads and lookups.
-INLINE void decode_half(const int f, const uint8_t *b, int h, __m256 v[4]) {
-    decode_quarter(f, b, 2 * h, v);
-    decode_quarter(f, b, 2 * h + 1, v + 2);
-}
-
-INLINE void decode_step(const int f, const uint8_t *b, __m256 v[8]) {
-    decode_half(f, b, 0, v);
-    decode_half(f, b, 1, v + 4);
-}
-
-// Pairs per scale group: FP8 64 (128 inputs), FP4 16 (32 inputs); bf16 has no scales, one group.
-INLINE long group_pairs(const rk_weights *w) { return w->format == RK_FP8 ? 64 : w->format == RK_FP4 ? 16 : w->kpad / 2; }
-
-// E8M0 bytes e (one per 32-bit lane) as fp32: 2^(e−127), bits e << 23; byte 0 is the subnormal 2^-127.
-INLINE __m256 e8m0_values(__m256i e) {
-    const __m256i sub = _mm256_and_si256(_mm256_cmpeq_epi32(e, _mm256_setzero_si256()), _mm256_set1_epi32(0x00400000));
-    return _mm256_castsi256_ps(_mm256_or_si256(_mm256_slli_epi32(e, 23), sub));
-}
-
-// The scale of group g of panel p for each vector's lanes.
-INLINE void group_scales(const rk_weights *w, long p, long g, __m256 sc[8]) {
-    if (w->format == RK_FP8) {
-        __m256 s = _mm256_set1_ps(((const float *)w->scales)[(p / 4) * (w->kpad / 128) + g]);
-        for (int i = 0; i < 8; i++) sc[i] = s;
-    } else if (w->format == RK_FP4) {
-        // Built in vectors: scalar stores read back as a vector would stall store forwarding once
-        // per vector and group.
-        const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + g) * 32;
-        for (int n = 0; n < 2; n++) {   // rows 16n .. 16n+15
-            __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(sb + 16 * n)));
-            for (int k = 0; k < 4; k++) {   // vector 4n + k: rows 2k, 2k, 2k+1, 2k+1 | 2k+8, 2k+8, 2k+9, 2k+9
-                const char j = (char)(2 * k), z = (char)0x80;
-                __m256i idx = _mm256_setr_epi8(j, z, z, z, j, z, z, z, j + 1, z, z, z, j + 1, z, z, z,
-                                               j + 8, z, z, z, j + 8, z, z, z, j + 9, z, z, z, j + 9, z, z, z);
-                sc[4 * n + k] = e8m0_values(_mm256_shuffle_epi8(bytes, idx));
-            }
-        }
-    } else for (int i = 0; i < 8; i++) sc[i] = _mm256_set1_ps(1.0f);
-}
-
-// What undoes the decoders' 2^-8 for FP8, applied to a lane sum before its scale (folding it into
-// the scale could overflow at scale 2^127).
-INLINE __m256 decode_up(int f) { return _mm256_set1_ps(f == RK_FP8 ? 256.0f : 1.0f); }
-
-INLINE void prefetch_step(const uint8_t *b, long step) {
-    for (long o = 0; o < step; o += 64) _mm_prefetch((const char *)b + o + 2048, _MM_HINT_T0);
-}
 
 // Every path below computes a row's output in the same order: per scale group, each lane sums its
 // weight · input products by FMA over the group's pairs in order; the lane sums are scaled into
@@ -311,14 +217,14 @@ static const chunk_fn chunk_tiles[7] = {0, 0, 0, chunk_tile_3, chunk_tile_4, chu
 // in registers straight from the packed chunk pw (which stays in L1 for the other quarters and
 // tiles); the FMAs and their order are chunk_tile's. At 4–6 rows FP4 is 9–12% faster, bf16 8–18%,
 // FP8 about even; bf16 at 8–32 rows 4–15%. FP8 and FP4 over several tiles were slower.
-INLINE void direct_tile(const int MT, const int f, const uint8_t *pw, long n, long gp, const float *xb, int v0,
+INLINE void direct_tile(const int MT, const int f, const uint8_t *pw, long n, long gp, const float *xb, int v0, int fetch,
                         float *acc_mem, float *sums, const __m256 *sc, int first, int last) {
     const long step = rk_step_bytes(f);
     for (long g = 0; g < n / gp; g++) {
         __m256 acc[6][4];
         tile_start(MT, 2, acc, acc_mem, v0, g, first);
         for (long kp = g * gp; kp < (g + 1) * gp; kp++) {
-            if (v0 == 0) prefetch_step(pw + kp * step, step);
+            if (fetch) prefetch_step(pw + kp * step, step);   // the chunk's first pass only
             __m256 wv[2];
             decode_quarter(f, pw + kp * step, v0 / 2, wv);
             for (int m = 0; m < MT; m++) {
@@ -329,9 +235,9 @@ INLINE void direct_tile(const int MT, const int f, const uint8_t *pw, long n, lo
         tile_end(MT, 2, acc, acc_mem, sums, sc, v0, g, f == RK_FP8, g < n / gp - 1 || last);
     }
 }
-typedef void (*direct_fn)(const uint8_t *, long, long, const float *, int, float *, float *, const __m256 *, int, int);
+typedef void (*direct_fn)(const uint8_t *, long, long, const float *, int, int, float *, float *, const __m256 *, int, int);
 #define DEFT(MT, F, NAME) static __attribute__((noinline)) void direct_tile_##NAME##_##MT(const uint8_t *pw, long n, long gp, \
-    const float *xb, int v0, float *am, float *s, const __m256 *sc, int fi, int la) { direct_tile(MT, F, pw, n, gp, xb, v0, am, s, sc, fi, la); }
+    const float *xb, int v0, int fe, float *am, float *s, const __m256 *sc, int fi, int la) { direct_tile(MT, F, pw, n, gp, xb, v0, fe, am, s, sc, fi, la); }
 #define DEFT_ALL(F, NAME) DEFT(1, F, NAME) DEFT(2, F, NAME) DEFT(3, F, NAME) DEFT(4, F, NAME) DEFT(5, F, NAME) DEFT(6, F, NAME)
 DEFT_ALL(RK_FP8, fp8) DEFT_ALL(RK_FP4, fp4) DEFT_ALL(RK_BF16, bf16)
 #define DIRECT_ROW(NAME) {0, direct_tile_##NAME##_1, direct_tile_##NAME##_2, direct_tile_##NAME##_3, direct_tile_##NAME##_4, direct_tile_##NAME##_5, direct_tile_##NAME##_6}
@@ -356,14 +262,19 @@ static const decode_fn decode_chunks[3] = {decode_chunk_fp8, decode_chunk_fp4, d
 #define RK_BLOCK_PANELS 8   // panels whose chunks are decoded together, so that a row tile's xb serves them all
 #define RK_BLOCK_ROWS 96    // rows per block, which bounds acc and sums
 
+// The packed weights of panel p from input pair c0 on.
+INLINE const uint8_t *chunk_at(const rk_weights *w, long p, long c0) {
+    return (const uint8_t *)w->weights + (p * (w->kpad / 2) + c0) * rk_step_bytes(w->format);
+}
+
 // Panels p0 .. p0+np−1 for rows m0 .. m0+mb−1, chunk by chunk over the inputs: the panels' chunks are
-// decoded once into dec [np][4][RK_CHUNK_PAIRS][16] and read by every row tile (with one tile, each
-// quarter is decoded in registers instead); each tile's xb [6][pairs][8] serves all np panels. acc
-// and sums: [np][mb][64].
+// decoded once into dec [np][4][RK_CHUNK_PAIRS][16] and read by every row tile (or, see `direct`,
+// each tile decodes its quarters in registers); each tile's xb [6][pairs][8] serves all np panels.
+// acc and sums: [np][mb][64].
 static void block_rows(const rk_weights *w, const rk_activations *a, long p0, long np, long m0, long mb,
                        float *dec, float *xb, float *acc_mem, float *sums) {
     const int f = w->format;
-    const long step = rk_step_bytes(f), pairs = w->kpad / 2, G = group_pairs(w), C = RK_CHUNK_PAIRS, gp = G < C ? G : C;
+    const long pairs = w->kpad / 2, G = group_pairs(w), C = RK_CHUNK_PAIRS, gp = G < C ? G : C;
     const long tiles = (mb + 5) / 6;   // balanced: 8 rows → 4 + 4
     // Decode in registers where no other tile would reuse a decoded chunk (4–6 rows), and for bf16,
     // whose decoding is one unpack a vector, up to 48 rows (8 tiles).
@@ -373,7 +284,7 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
     for (long c0 = 0; c0 < pairs; c0 += C) {
         const int first = c0 % G == 0, last = (c0 + C) % G == 0;
         for (long pi = 0; pi < np; pi++) {
-            if (!direct) decode_chunks[f]((const uint8_t *)w->weights + ((p0 + pi) * pairs + c0) * step, dec + 64 * C * pi);
+            if (!direct) decode_chunks[f](chunk_at(w, p0 + pi, c0), dec + 64 * C * pi);
             for (long g = 0; g < C / gp; g++) if (g < C / gp - 1 || last) group_scales(w, p0 + pi, (c0 + g * gp) / G, sc[pi] + 8 * g);
         }
         for (long t = 0, r = 0; t < tiles; t++) {
@@ -387,7 +298,7 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
             for (long pi = 0; pi < np; pi++) {
                 long o = 64 * (pi * mb + r);
                 for (int v0 = 0; v0 < 8; v0 += nv)
-                    if (direct) direct_tiles[f][mt]((const uint8_t *)w->weights + ((p0 + pi) * pairs + c0) * step, C, gp, xb, v0,
+                    if (direct) direct_tiles[f][mt](chunk_at(w, p0 + pi, c0), C, gp, xb, v0, t == 0 && v0 == 0,
                                                     acc_mem + o, sums + o, sc[pi], first, last);
                     else chunk_tiles[mt](dec + 64 * C * pi, C, gp, xb, v0, acc_mem + o, sums + o, sc[pi], f == RK_FP8, first, last);
             }

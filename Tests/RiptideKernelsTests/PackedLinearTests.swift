@@ -133,9 +133,9 @@ func extremeScaleBytes(format: PackedLinear.Format) throws {
 
 @Test(arguments: [PackedLinear.Format.fp8, .fp4, .bf16])
 func rowsDoNotDependOnTheirBatch(format: PackedLinear.Format) throws {
-    // Every M takes its own tile shapes (one row in registers, two or three by half panels, one tile of
-    // four to six by quarter panels decoded in registers, more from a decoded chunk, past 96 rows in
-    // blocks whose last may be one tile); a row's bits must still be those it gets alone (batch invariance).
+    // Every M takes its own tile shapes (one row in registers, two or three by half panels, four to six
+    // (bf16: up to 48) by quarter panels decoded in registers, more from a decoded chunk, past 96 rows
+    // in blocks whose last may be one tile); a row's bits must still be those it gets alone (batch invariance).
     let c = try makeCase(format, rows: 300, cols: 2304, seed: 21)
     var rng = TestRNG(9)
     let m = 99, x = randomActivations(m, 2304, &rng)

@@ -1,0 +1,102 @@
+// How the AVX2 linear kernels turn packed weights into fp32 vectors: the step decoders (FP8, FP4,
+// bf16, by quarter, half or whole step), the lane order they produce, and the group scales.
+// Included by linear_avx2.c only.
+#ifndef RIPTIDE_DECODE_AVX2_H
+#define RIPTIDE_DECODE_AVX2_H
+#include "linear_common.h"
+#include <immintrin.h>
+
+// Exact decoding. e4m3 codes become fp16 bit patterns that F16C converts exactly: s.eeee.mmm →
+// s.0eeee.mmm0000000 is the value · 2^-8 (subnormals included, since fp16 has them too); the 2^8
+// goes into the group's scale, which is a power of two, so the product stays exact. e2m1 codes
+// become bf16 patterns through two byte tables (vpshufb), and bf16 becomes fp32 by an unpack with
+// zero: both exact and cheaper than F16C, which matters where decoding, not DRAM, is the limit.
+static const uint8_t e2m1_bf16_lo[32] = {   // per code (both 128-bit lanes): low and high byte of bf16(value)
+    0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0, 0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0,
+    0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0, 0x00, 0x00, 0x80, 0xC0, 0x00, 0x40, 0x80, 0xC0};
+static const uint8_t e2m1_bf16_hi[32] = {
+    0x00, 0x3F, 0x3F, 0x3F, 0x40, 0x40, 0x40, 0x40, 0x80, 0xBF, 0xBF, 0xBF, 0xC0, 0xC0, 0xC0, 0xC0,
+    0x00, 0x3F, 0x3F, 0x3F, 0x40, 0x40, 0x40, 0x40, 0x80, 0xBF, 0xBF, 0xBF, 0xC0, 0xC0, 0xC0, 0xC0};
+
+// Step decoders: one input pair of a 32-row panel as 8 vectors of 8 lanes. Lane l of vector i holds
+// row lane_row(f, i, l) and input 2kp + l%2, so a broadcast pair (x[2kp], x[2kp+1]) multiplies it.
+#define INLINE static inline __attribute__((always_inline))
+INLINE int lane_row(int f, int i, int l) {
+    if (f == RK_FP8) return 16 * (i & 1) + 4 * (i >> 1) + l / 2;   // pmovsxbw of 16-byte quarters
+    int r = (l & 3) / 2 + (f == RK_FP4 ? 8 : 4) * (l >> 2);          // unpack lo/hi: lanes 4..7 from the upper 128 bits
+    return f == RK_FP4 ? 16 * (i >> 2) + 4 * ((i >> 1) & 1) + 2 * (i & 1) + r : 8 * (i >> 1) + 2 * (i & 1) + r;
+}
+
+// Quarter q of a step (vectors 2q, 2q+1): fp8 and bf16 quarters are whole bytes, fp4 quarters
+// come from the low (q < 2) or high nibbles of the same 32 bytes.
+INLINE void decode_quarter(const int f, const uint8_t *b, int q, __m256 v[2]) {
+    if (f == RK_FP4) {
+        const __m256i lo = _mm256_loadu_si256((const __m256i *)e2m1_bf16_lo), hi = _mm256_loadu_si256((const __m256i *)e2m1_bf16_hi);
+        const __m256i z = _mm256_setzero_si256(), bytes = _mm256_loadu_si256((const __m256i *)b);
+        __m256i nib = _mm256_and_si256(q >= 2 ? _mm256_srli_epi16(bytes, 4) : bytes, _mm256_set1_epi8(15));
+        __m256i bl = _mm256_shuffle_epi8(lo, nib), bh = _mm256_shuffle_epi8(hi, nib);
+        __m256i w = q & 1 ? _mm256_unpackhi_epi8(bl, bh) : _mm256_unpacklo_epi8(bl, bh);
+        v[0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, w));
+        v[1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, w));
+    } else if (f == RK_FP8) {
+        __m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 16 * q)));
+        x = _mm256_and_si256(_mm256_slli_epi16(x, 7), _mm256_set1_epi16((short)0xBFFF));
+        v[0] = _mm256_cvtph_ps(_mm256_castsi256_si128(x));
+        v[1] = _mm256_cvtph_ps(_mm256_extracti128_si256(x, 1));
+    } else {
+        const __m256i z = _mm256_setzero_si256(), x = _mm256_loadu_si256((const __m256i *)(b + 32 * q));
+        v[0] = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, x));
+        v[1] = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, x));
+    }
+}
+
+// Half h of a step (vectors 4h..4h+3); for fp4 the two quarters share their loads and lookups.
+INLINE void decode_half(const int f, const uint8_t *b, int h, __m256 v[4]) {
+    decode_quarter(f, b, 2 * h, v);
+    decode_quarter(f, b, 2 * h + 1, v + 2);
+}
+
+INLINE void decode_step(const int f, const uint8_t *b, __m256 v[8]) {
+    decode_half(f, b, 0, v);
+    decode_half(f, b, 1, v + 4);
+}
+
+// Pairs per scale group: FP8 64 (128 inputs), FP4 16 (32 inputs); bf16 has no scales, one group.
+INLINE long group_pairs(const rk_weights *w) { return w->format == RK_FP8 ? 64 : w->format == RK_FP4 ? 16 : w->kpad / 2; }
+
+// E8M0 bytes e (one per 32-bit lane) as fp32: 2^(e−127), bits e << 23; byte 0 is the subnormal 2^-127.
+INLINE __m256 e8m0_values(__m256i e) {
+    const __m256i sub = _mm256_and_si256(_mm256_cmpeq_epi32(e, _mm256_setzero_si256()), _mm256_set1_epi32(0x00400000));
+    return _mm256_castsi256_ps(_mm256_or_si256(_mm256_slli_epi32(e, 23), sub));
+}
+
+// The scale of group g of panel p for each vector's lanes.
+INLINE void group_scales(const rk_weights *w, long p, long g, __m256 sc[8]) {
+    if (w->format == RK_FP8) {
+        __m256 s = _mm256_set1_ps(((const float *)w->scales)[(p / 4) * (w->kpad / 128) + g]);
+        for (int i = 0; i < 8; i++) sc[i] = s;
+    } else if (w->format == RK_FP4) {
+        // Built in vectors: scalar stores read back as a vector would stall store forwarding once
+        // per vector and group.
+        const uint8_t *sb = (const uint8_t *)w->scales + (p * (w->kpad / 32) + g) * 32;
+        for (int n = 0; n < 2; n++) {   // rows 16n .. 16n+15
+            __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(sb + 16 * n)));
+            for (int k = 0; k < 4; k++) {   // vector 4n + k: rows 2k, 2k, 2k+1, 2k+1 | 2k+8, 2k+8, 2k+9, 2k+9
+                const char j = (char)(2 * k), z = (char)0x80;
+                __m256i idx = _mm256_setr_epi8(j, z, z, z, j, z, z, z, j + 1, z, z, z, j + 1, z, z, z,
+                                               j + 8, z, z, z, j + 8, z, z, z, j + 9, z, z, z, j + 9, z, z, z);
+                sc[4 * n + k] = e8m0_values(_mm256_shuffle_epi8(bytes, idx));
+            }
+        }
+    } else for (int i = 0; i < 8; i++) sc[i] = _mm256_set1_ps(1.0f);
+}
+
+// What undoes the decoders' 2^-8 for FP8, applied to a lane sum before its scale (folding it into
+// the scale could overflow at scale 2^127).
+INLINE __m256 decode_up(int f) { return _mm256_set1_ps(f == RK_FP8 ? 256.0f : 1.0f); }
+
+INLINE void prefetch_step(const uint8_t *b, long step) {
+    for (long o = 0; o < step; o += 64) _mm_prefetch((const char *)b + o + 2048, _MM_HINT_T0);
+}
+
+#endif
