@@ -1,8 +1,9 @@
 // AVX2/FMA linear path and the panel driver. Quantized and bf16 weights are decoded exactly and
-// multiplied in fp32 by FMA: for one activation row straight from registers, for more rows from a
-// chunk of the panel decoded once into L1, which every row tile then reads (decoding costs more
-// than the FMAs it feeds at M = 1, so it must not be repeated per tile). fp32 weights run the FMA
-// tiles over [inputs][32 rows] segments. Activations are fp32 (q·s for FP8/FP4, exact).
+// multiplied in fp32 by FMA: for one activation row straight from registers, for more rows chunk
+// by chunk, either decoded in registers by each row tile (one tile, or bf16) or decoded once into
+// L1 for several tiles to read (decoding must not be repeated per tile where it costs more than
+// the FMAs it feeds). fp32 weights run the FMA tiles over [inputs][32 rows] segments.
+// Activations are fp32 (q·s for FP8/FP4, exact).
 #include "decode_avx2.h"
 #include <stdlib.h>
 
@@ -70,7 +71,7 @@ INLINE void panel_row(const int f, const rk_weights *w, const float *x, long p, 
         for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
         for (long kp = g0; kp < g0 + G; kp++) {
             prefetch_step(pw + kp * step, step);
-            __m256 xv = _mm256_castpd_ps(_mm256_broadcast_sd((const double *)(x + 2 * kp))), v[8];
+            __m256 xv = _mm256_mul_ps(_mm256_castpd_ps(_mm256_broadcast_sd((const double *)(x + 2 * kp))), x_up(f)), v[8];
             decode_step(f, pw + kp * step, v);
             for (int i = 0; i < 8; i++) acc[i] = _mm256_fmadd_ps(v[i], xv, acc[i]);
         }
@@ -134,45 +135,14 @@ static __attribute__((noinline)) void panel_row_fp4(const rk_weights *w, const f
 }
 static const row_fn panel_rows_of[3] = {panel_row_fp8, panel_row_fp4, panel_row_bf16};   // by format
 
-// One to three rows: per scale group, each half panel (vectors 4h..4h+3) in registers; the
-// second half reads the group's weights again from L1.
-// Rows m0 .. m0+MT−1 (x at row m0) of panel p over group g: half h's lane sums scaled into sums [MT][64].
-INLINE void half_group(const int MT, const int f, const rk_weights *w, const float *x, long xs, long p, long g, int h,
-                       const __m256 *sc, float *sums) {
-    const long step = rk_step_bytes(f), G = group_pairs(w);
-    const uint8_t *pw = (const uint8_t *)w->weights + (p * (w->kpad / 2) + g * G) * step;
-    __m256 acc[3][4];
-    for (int m = 0; m < MT; m++) for (int q = 0; q < 4; q++) acc[m][q] = _mm256_setzero_ps();
-    for (long kp = 0; kp < G; kp++) {
-        if (h == 0) prefetch_step(pw + kp * step, step);
-        __m256 v[4], xv[3];
-        for (int m = 0; m < MT; m++) xv[m] = _mm256_castpd_ps(_mm256_broadcast_sd((const double *)(x + m * xs + 2 * (g * G + kp))));
-        decode_half(f, pw + kp * step, h, v);
-        for (int q = 0; q < 4; q++)
-            for (int m = 0; m < MT; m++) acc[m][q] = _mm256_fmadd_ps(v[q], xv[m], acc[m][q]);
-    }
-    for (int m = 0; m < MT; m++)
-        for (int q = 0; q < 4; q++) {
-            float *s = sums + 64 * m + 8 * (4 * h + q);
-            _mm256_storeu_ps(s, _mm256_fmadd_ps(_mm256_mul_ps(acc[m][q], decode_up(f)), sc[4 * h + q], _mm256_loadu_ps(s)));
-        }
-}
-typedef void (*half_fn)(const rk_weights *, const float *, long, long, long, int, const __m256 *, float *);
-#define DEFH(MT, F, NAME) static __attribute__((noinline)) void half_group_##NAME##_##MT(const rk_weights *w, const float *x, long xs, \
-    long p, long g, int h, const __m256 *sc, float *s) { half_group(MT, F, w, x, xs, p, g, h, sc, s); }
-DEFH(1, RK_FP8, fp8) DEFH(2, RK_FP8, fp8) DEFH(3, RK_FP8, fp8) DEFH(1, RK_FP4, fp4) DEFH(2, RK_FP4, fp4) DEFH(3, RK_FP4, fp4)
-DEFH(1, RK_BF16, bf16) DEFH(2, RK_BF16, bf16) DEFH(3, RK_BF16, bf16)
-static const half_fn half_groups[3][4] = {{0, half_group_fp8_1, half_group_fp8_2, half_group_fp8_3},   // [format][rows]
-                                          {0, half_group_fp4_1, half_group_fp4_2, half_group_fp4_3},
-                                          {0, half_group_bf16_1, half_group_bf16_2, half_group_bf16_3}};
-
-// Seven rows and more (FP8 and FP4; bf16 from 49): a chunk of each panel is decoded once into fp32
-// (dec [4][pairs][2 vectors][8], so that a tile of two vectors streams 4 KiB in order),
-// and the rows' inputs are laid out broadcast (xb [rows][pairs][8]: x[2kp], x[2kp+1] four times),
-// since a broadcast load costs an FP slot on Zen 3 and plain loads are nearly free; register tiles
-// of MT rows × NV vectors then run FMAs from both, gp pairs (a scale group) at a time. acc [M][64]
-// carries lane sums from chunk to chunk of a group longer than a chunk (bf16's single group), sums
-// [M][64] the scaled running sums; sc [chunk groups][8] the chunk's scales.
+// Two rows and more, chunk by chunk of RK_CHUNK_PAIRS input pairs: the rows' inputs are laid out
+// broadcast (xb [rows][pairs][8]: x[2kp], x[2kp+1] four times), since a broadcast load costs an FP
+// slot on Zen 3 and plain loads are nearly free; register tiles of MT rows × NV vectors run FMAs
+// from them and from the weights, gp pairs (a scale group) at a time. From seven rows (FP8, FP4;
+// bf16 from 49) a chunk of each panel is first decoded once into fp32 (dec [4][pairs][2 vectors][8],
+// so that a tile of two vectors streams 4 KiB in order). acc [M][64] carries lane sums from chunk
+// to chunk of a group longer than a chunk (bf16's single group), sums [M][64] the scaled running
+// sums; sc [chunk groups][8] the chunk's scales.
 
 // A tile's accumulators at the start of group g of a chunk: carried lane sums or zero.
 INLINE void tile_start(const int MT, const int NV, __m256 acc[6][4], const float *acc_mem, int v0, long g, int first) {
@@ -190,12 +160,22 @@ INLINE void tile_end(const int MT, const int NV, __m256 acc[6][4], float *acc_me
         }
 }
 
+#define RK_CHUNK_PAIRS 64   // 16 KiB decoded per panel: 1 FP8 group, 4 FP4 groups, 1/16 of a bf16 row of 4096
+
+// Lines [0, n) from pf (the next round's weights), n ≤ RK_CHUNK_PAIRS, prefetched evenly over a
+// chunk's steps: one prefetch a step (a line again until the next is due), with no branch that
+// would cost the tile its registers. Without it the bus idles while the rows multiply a chunk in L1.
+INLINE void prefetch_ahead(const uint8_t *pf, unsigned long n, unsigned long kp) {
+    _mm_prefetch((const char *)pf + (kp * n / RK_CHUNK_PAIRS) * 64, _MM_HINT_T0);
+}
+
 INLINE void chunk_tile(const int MT, const int NV, const float *dec, long n, long gp, const float *xb, int v0,
-                       float *acc_mem, float *sums, const __m256 *sc, int fp8, int first, int last) {
+                       const uint8_t *pf, long pf_lines, float *acc_mem, float *sums, const __m256 *sc, int fp8, int first, int last) {
     for (long g = 0; g < n / gp; g++) {
         __m256 acc[6][4];
         tile_start(MT, NV, acc, acc_mem, v0, g, first);
         for (long kp = g * gp; kp < (g + 1) * gp; kp++) {
+            prefetch_ahead(pf, pf_lines, kp);
             __m256 wv[4];
             for (int j = 0; j < NV; j++) wv[j] = _mm256_loadu_ps(dec + ((v0 + j) / 2 * n + kp) * 16 + 8 * ((v0 + j) % 2));
             for (int m = 0; m < MT; m++) {
@@ -206,44 +186,46 @@ INLINE void chunk_tile(const int MT, const int NV, const float *dec, long n, lon
         tile_end(MT, NV, acc, acc_mem, sums, sc, v0, g, fp8, g < n / gp - 1 || last);
     }
 }
-typedef void (*chunk_fn)(const float *, long, long, const float *, int, float *, float *, const __m256 *, int, int, int);
+typedef void (*chunk_fn)(const float *, long, long, const float *, int, const uint8_t *, long, float *, float *, const __m256 *, int, int, int);
 #define DEFC(MT, NV) static __attribute__((noinline)) void chunk_tile_##MT(const float *d, long n, long gp, const float *xb, \
-    int v0, float *am, float *s, const __m256 *sc, int f8, int fi, int la) { chunk_tile(MT, NV, d, n, gp, xb, v0, am, s, sc, f8, fi, la); }
+    int v0, const uint8_t *pf, long pl, float *am, float *s, const __m256 *sc, int f8, int fi, int la) { chunk_tile(MT, NV, d, n, gp, xb, v0, pf, pl, am, s, sc, f8, fi, la); }
 DEFC(3, 4) DEFC(4, 2) DEFC(5, 2) DEFC(6, 2)   // two tiles or more have at least 3 rows each
 static const chunk_fn chunk_tiles[7] = {0, 0, 0, chunk_tile_3, chunk_tile_4, chunk_tile_5, chunk_tile_6};
 
-// One tile (4–6 rows, or the last rows of a long M), or bf16 up to 48 rows: decoding a chunk into
-// memory would cost more than it saves, so each quarter of the panel (vectors v0, v0+1) is decoded
-// in registers straight from the packed chunk pw (which stays in L1 for the other quarters and
-// tiles); the FMAs and their order are chunk_tile's. At 4–6 rows FP4 is 9–12% faster, bf16 8–18%,
-// FP8 about even; bf16 at 8–32 rows 4–15%. FP8 and FP4 over several tiles were slower.
-INLINE void direct_tile(const int MT, const int f, const uint8_t *pw, long n, long gp, const float *xb, int v0, int fetch,
-                        float *acc_mem, float *sums, const __m256 *sc, int first, int last) {
+// One tile (2–6 rows, or the last rows of a long M), or bf16 up to 48 rows: decoding a chunk into
+// memory would cost more than it saves, so each tile decodes its quarter (NV = 2) or half panel
+// (NV = 4, for ≤ 2 rows: 8 accumulators hide the FMA latency) in registers straight from the packed
+// chunk pw, which stays in L1 for the other passes and tiles; the FMAs and their order are
+// chunk_tile's. FP8 and FP4 over several tiles were slower than the shared decoded chunk.
+INLINE void direct_tile(const int MT, const int NV, const int f, const uint8_t *pw, long n, long gp, const float *xb, int v0,
+                        int fetch, const uint8_t *pf, long pf_lines, float *acc_mem, float *sums, const __m256 *sc, int first, int last) {
     const long step = rk_step_bytes(f);
     for (long g = 0; g < n / gp; g++) {
         __m256 acc[6][4];
-        tile_start(MT, 2, acc, acc_mem, v0, g, first);
+        tile_start(MT, NV, acc, acc_mem, v0, g, first);
         for (long kp = g * gp; kp < (g + 1) * gp; kp++) {
-            if (fetch) prefetch_step(pw + kp * step, step);   // the chunk's first pass only
-            __m256 wv[2];
-            decode_quarter(f, pw + kp * step, v0 / 2, wv);
+            if (fetch) prefetch_step(pw + kp * step, step);   // a block's first chunk: a task's first block has no round before it
+            prefetch_ahead(pf, pf_lines, kp);
+            __m256 wv[4];
+            if (NV == 4) decode_half(f, pw + kp * step, v0 / 4, wv);
+            else decode_quarter(f, pw + kp * step, v0 / 2, wv);
             for (int m = 0; m < MT; m++) {
                 __m256 xv = _mm256_loadu_ps(xb + 8 * (m * n + kp));
-                for (int j = 0; j < 2; j++) acc[m][j] = _mm256_fmadd_ps(wv[j], xv, acc[m][j]);
+                for (int j = 0; j < NV; j++) acc[m][j] = _mm256_fmadd_ps(wv[j], xv, acc[m][j]);
             }
         }
-        tile_end(MT, 2, acc, acc_mem, sums, sc, v0, g, f == RK_FP8, g < n / gp - 1 || last);
+        tile_end(MT, NV, acc, acc_mem, sums, sc, v0, g, f == RK_FP8, g < n / gp - 1 || last);
     }
 }
-typedef void (*direct_fn)(const uint8_t *, long, long, const float *, int, int, float *, float *, const __m256 *, int, int);
+typedef void (*direct_fn)(const uint8_t *, long, long, const float *, int, int, const uint8_t *, long, float *, float *, const __m256 *, int, int);
 #define DEFT(MT, F, NAME) static __attribute__((noinline)) void direct_tile_##NAME##_##MT(const uint8_t *pw, long n, long gp, \
-    const float *xb, int v0, int fe, float *am, float *s, const __m256 *sc, int fi, int la) { direct_tile(MT, F, pw, n, gp, xb, v0, fe, am, s, sc, fi, la); }
+    const float *xb, int v0, int fe, const uint8_t *pf, long pl, float *am, float *s, const __m256 *sc, int fi, int la) { \
+    direct_tile(MT, MT <= 2 ? 4 : 2, F, pw, n, gp, xb, v0, fe, pf, pl, am, s, sc, fi, la); }
 #define DEFT_ALL(F, NAME) DEFT(1, F, NAME) DEFT(2, F, NAME) DEFT(3, F, NAME) DEFT(4, F, NAME) DEFT(5, F, NAME) DEFT(6, F, NAME)
 DEFT_ALL(RK_FP8, fp8) DEFT_ALL(RK_FP4, fp4) DEFT_ALL(RK_BF16, bf16)
 #define DIRECT_ROW(NAME) {0, direct_tile_##NAME##_1, direct_tile_##NAME##_2, direct_tile_##NAME##_3, direct_tile_##NAME##_4, direct_tile_##NAME##_5, direct_tile_##NAME##_6}
 static const direct_fn direct_tiles[3][7] = {DIRECT_ROW(fp8), DIRECT_ROW(fp4), DIRECT_ROW(bf16)};   // [format][rows]
 
-#define RK_CHUNK_PAIRS 64   // 16 KiB decoded per panel: 1 FP8 group, 4 FP4 groups, 1/16 of a bf16 row of 4096
 // Pairs [0, RK_CHUNK_PAIRS) from pw into dec [4][RK_CHUNK_PAIRS][16].
 INLINE void decode_chunk(const int f, const uint8_t *pw, float *dec) {
     const long step = rk_step_bytes(f);
@@ -279,30 +261,42 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
     // Decode in registers where no other tile would reuse a decoded chunk (4–6 rows), and for bf16,
     // whose decoding is one unpack a vector, up to 48 rows (8 tiles).
     const int direct = tiles == 1 || (f == RK_BF16 && mb <= 48);
+    const long panels = (w->n + 31) / 32, lines = C * rk_step_bytes(f) / 64;
+    int mts[RK_BLOCK_ROWS / 3 + 1], nvs[RK_BLOCK_ROWS / 3 + 1], calls = 0;   // per tile: rows, vectors a call
+    for (long t = 0, r = 0; t < tiles; r += mts[t++]) {
+        mts[t] = (int)((mb - r + (tiles - t) - 1) / (tiles - t));
+        nvs[t] = mts[t] <= (direct ? 2 : 3) ? 4 : 2;   // as the tiles were built: 8 accumulators or more
+        calls += 8 / nvs[t];
+    }
     __m256 sc[RK_BLOCK_PANELS][8 * (RK_CHUNK_PAIRS / 16)];
     memset(sums, 0, sizeof(float) * 64 * (size_t)(np * mb));
     for (long c0 = 0; c0 < pairs; c0 += C) {
         const int first = c0 % G == 0, last = (c0 + C) % G == 0;
+        const uint8_t *next[RK_BLOCK_PANELS];   // each panel's next chunk, or the next block's panel: the calls share its lines
         for (long pi = 0; pi < np; pi++) {
             if (!direct) decode_chunks[f](chunk_at(w, p0 + pi, c0), dec + 64 * C * pi);
             for (long g = 0; g < C / gp; g++) if (g < C / gp - 1 || last) group_scales(w, p0 + pi, (c0 + g * gp) / G, sc[pi] + 8 * g);
+            next[pi] = c0 + C < pairs ? chunk_at(w, p0 + pi, c0 + C) : p0 + np + pi < panels ? chunk_at(w, p0 + np + pi, 0) : NULL;
         }
-        for (long t = 0, r = 0; t < tiles; t++) {
-            int mt = (int)((mb - r + (tiles - t) - 1) / (tiles - t)), nv = mt <= 3 && !direct ? 4 : 2;
+        for (long t = 0, r = 0, call = 0; t < tiles; r += mts[t++]) {
+            const int mt = mts[t], nv = nvs[t];
             for (long m = r + mt; m < r + 2 * mt && m < mb; m++)   // the next tile's rows: x comes from L3
                 for (long kp = 0; kp < C; kp += 8) _mm_prefetch((const char *)(a->xf + (m0 + m) * w->kpad + 2 * (c0 + kp)), _MM_HINT_T0);
             for (int m = 0; m < mt; m++)
                 for (long kp = 0; kp < C; kp++)
-                    _mm256_storeu_ps(xb + 8 * (m * C + kp), _mm256_castpd_ps(_mm256_broadcast_sd(
-                        (const double *)(a->xf + (m0 + r + m) * w->kpad + 2 * (c0 + kp)))));
+                    _mm256_storeu_ps(xb + 8 * (m * C + kp), _mm256_mul_ps(_mm256_castpd_ps(_mm256_broadcast_sd(
+                        (const double *)(a->xf + (m0 + r + m) * w->kpad + 2 * (c0 + kp)))), x_up(f)));
             for (long pi = 0; pi < np; pi++) {
                 long o = 64 * (pi * mb + r);
-                for (int v0 = 0; v0 < 8; v0 += nv)
-                    if (direct) direct_tiles[f][mt](chunk_at(w, p0 + pi, c0), C, gp, xb, v0, t == 0 && v0 == 0,
-                                                    acc_mem + o, sums + o, sc[pi], first, last);
-                    else chunk_tiles[mt](dec + 64 * C * pi, C, gp, xb, v0, acc_mem + o, sums + o, sc[pi], f == RK_FP8, first, last);
+                for (int v0 = 0; v0 < 8; v0 += nv) {
+                    const long c = call + v0 / nv, l0 = c * lines / calls, nl = (c + 1) * lines / calls - l0;
+                    const uint8_t *pf = next[pi] ? next[pi] + 64 * l0 : chunk_at(w, p0 + pi, c0);
+                    if (direct) direct_tiles[f][mt](chunk_at(w, p0 + pi, c0), C, gp, xb, v0, c0 == 0 && t == 0 && v0 == 0,
+                                                    pf, nl, acc_mem + o, sums + o, sc[pi], first, last);
+                    else chunk_tiles[mt](dec + 64 * C * pi, C, gp, xb, v0, pf, nl, acc_mem + o, sums + o, sc[pi], f == RK_FP8, first, last);
+                }
             }
-            r += mt;
+            call += 8 / nv;
         }
     }
     for (long pi = 0; pi < np; pi++) store_rows(w, a, p0 + pi, m0, mb, sums + 64 * pi * mb);
@@ -324,18 +318,10 @@ void rk_linear_avx2(const rk_weights *w, const rk_activations *a, long p0, long 
             }
             rk_store_panel(w, a, p, tot);
         }
-    } else if (M <= 3) {                                             // buf: sums [M][64]
-        __m256 sc[8];
+    } else if (M == 1) {                                             // buf: sums [64]
         for (long p = p0; p < p1; p++) {
-            if (M == 1) panel_rows_of[w->format](w, a->xf, p, buf);
-            else {
-                memset(buf, 0, sizeof(float) * 64 * (size_t)M);
-                for (long g = 0; g < K / 2 / group_pairs(w); g++) {
-                    group_scales(w, p, g, sc);
-                    for (int h = 0; h < 2; h++) half_groups[w->format][M](w, a->xf, K, p, g, h, sc, buf);
-                }
-            }
-            store_rows(w, a, p, 0, M, buf);
+            panel_rows_of[w->format](w, a->xf, p, buf);
+            store_rows(w, a, p, 0, 1, buf);
         }
     } else {                                                         // buf: dec, xb, then acc and sums [panels][rows][64]
         const long mb_max = M < RK_BLOCK_ROWS ? M : RK_BLOCK_ROWS;   // whole 6-row tiles but in the last block
