@@ -280,12 +280,15 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
         }
         for (long t = 0, r = 0, call = 0; t < tiles; r += mts[t++]) {
             const int mt = mts[t], nv = nvs[t];
-            for (long m = r + mt; m < r + 2 * mt && m < mb; m++)   // the next tile's rows: x comes from L3
-                for (long kp = 0; kp < C; kp += 8) _mm_prefetch((const char *)(a->xf + (m0 + m) * w->kpad + 2 * (c0 + kp)), _MM_HINT_T0);
-            for (int m = 0; m < mt; m++)
+            // The next tile's x (the next round's first tile after the last): it comes from L3.
+            const long nr = t + 1 < tiles ? r + mt : 0, nc = t + 1 < tiles ? c0 : c0 + C, nmt = mts[t + 1 < tiles ? t + 1 : 0];
+            for (long m = nr; m < nr + nmt && nc < pairs; m++)
+                for (long kp = 0; kp < C; kp += 8) _mm_prefetch((const char *)(a->xf + (m0 + m) * w->kpad + 2 * (nc + kp)), _MM_HINT_T0);
+            for (int m = 0; m < mt; m++) {
+                const double *xr = (const double *)(a->xf + (m0 + r + m) * w->kpad + 2 * c0);
                 for (long kp = 0; kp < C; kp++)
-                    _mm256_storeu_ps(xb + 8 * (m * C + kp), _mm256_mul_ps(_mm256_castpd_ps(_mm256_broadcast_sd(
-                        (const double *)(a->xf + (m0 + r + m) * w->kpad + 2 * (c0 + kp)))), x_up(f)));
+                    _mm256_storeu_ps(xb + 8 * (m * C + kp), _mm256_mul_ps(_mm256_castpd_ps(_mm256_broadcast_sd(xr + kp)), x_up(f)));
+            }
             for (long pi = 0; pi < np; pi++) {
                 long o = 64 * (pi * mb + r);
                 for (int v0 = 0; v0 < 8; v0 += nv) {
