@@ -288,7 +288,7 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
     const int f = w->format;
     const long pairs = w->kpad / 2, G = group_pairs(w), C = RK_CHUNK_PAIRS, gp = G < C ? G : C;
     const long tiles = (mb + 5) / 6;   // balanced: 8 rows → 4 + 4
-    // Decode in registers where no other tile would reuse a decoded chunk (4–6 rows), and for bf16,
+    // Decode in registers where no other tile would reuse a decoded chunk (2–6 rows), and for bf16,
     // whose decoding is one unpack a vector, up to 48 rows (8 tiles).
     const int direct = tiles == 1 || (f == RK_BF16 && mb <= 48);
     const long panels = (w->n + 31) / 32, lines = C * rk_step_bytes(f) / 64;
