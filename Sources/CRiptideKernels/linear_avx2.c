@@ -190,6 +190,9 @@ INLINE void tile_end(const int MT, const int NV, __m256 acc[6][4], float *acc_me
         }
 }
 
+// Vectors per tile call: 4 for tiles of few rows, so that they still keep 8 accumulators or more.
+INLINE int tile_vectors(int mt, int direct) { return mt <= (direct ? 2 : 3) ? 4 : 2; }
+
 #define RK_CHUNK_PAIRS 64   // 16 KiB decoded per panel: 1 FP8 group, 4 FP4 groups, 1/16 of a bf16 row of 4096
 
 // Lines [0, n) from pf (the next round's weights), n ≤ RK_CHUNK_PAIRS, prefetched evenly over a
@@ -219,7 +222,7 @@ INLINE void chunk_tile(const int MT, const int NV, const float *dec, long n, lon
 typedef void (*chunk_fn)(const float *, long, long, const float *, int, const uint8_t *, long, float *, float *, const __m256 *, int, int, int);
 #define DEFC(MT, NV) static __attribute__((noinline)) void chunk_tile_##MT(const float *d, long n, long gp, const float *xb, \
     int v0, const uint8_t *pf, long pl, float *am, float *s, const __m256 *sc, int f8, int fi, int la) { chunk_tile(MT, NV, d, n, gp, xb, v0, pf, pl, am, s, sc, f8, fi, la); }
-DEFC(3, 4) DEFC(4, 2) DEFC(5, 2) DEFC(6, 2)   // two tiles or more have at least 3 rows each
+DEFC(3, 4) DEFC(4, 2) DEFC(5, 2) DEFC(6, 2)   // tile_vectors(MT, 0); two tiles or more have at least 3 rows each
 static const chunk_fn chunk_tiles[7] = {0, 0, 0, chunk_tile_3, chunk_tile_4, chunk_tile_5, chunk_tile_6};
 
 // One tile (2–6 rows, or the last rows of a long M), or bf16 up to 48 rows: decoding a chunk into
@@ -250,7 +253,7 @@ INLINE void direct_tile(const int MT, const int NV, const int f, const uint8_t *
 typedef void (*direct_fn)(const uint8_t *, long, long, const float *, int, int, const uint8_t *, long, float *, float *, const __m256 *, int, int);
 #define DEFT(MT, F, NAME) static __attribute__((noinline)) void direct_tile_##NAME##_##MT(const uint8_t *pw, long n, long gp, \
     const float *xb, int v0, int fe, const uint8_t *pf, long pl, float *am, float *s, const __m256 *sc, int fi, int la) { \
-    direct_tile(MT, MT <= 2 ? 4 : 2, F, pw, n, gp, xb, v0, fe, pf, pl, am, s, sc, fi, la); }
+    direct_tile(MT, tile_vectors(MT, 1), F, pw, n, gp, xb, v0, fe, pf, pl, am, s, sc, fi, la); }
 #define DEFT_ALL(F, NAME) DEFT(1, F, NAME) DEFT(2, F, NAME) DEFT(3, F, NAME) DEFT(4, F, NAME) DEFT(5, F, NAME) DEFT(6, F, NAME)
 DEFT_ALL(RK_FP8, fp8) DEFT_ALL(RK_FP4, fp4) DEFT_ALL(RK_BF16, bf16)
 #define DIRECT_ROW(NAME) {0, direct_tile_##NAME##_1, direct_tile_##NAME##_2, direct_tile_##NAME##_3, direct_tile_##NAME##_4, direct_tile_##NAME##_5, direct_tile_##NAME##_6}
@@ -295,7 +298,7 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
     int mts[RK_BLOCK_ROWS / 3 + 1], nvs[RK_BLOCK_ROWS / 3 + 1], calls = 0;   // per tile: rows, vectors a call
     for (long t = 0, r = 0; t < tiles; r += mts[t++]) {
         mts[t] = (int)((mb - r + (tiles - t) - 1) / (tiles - t));
-        nvs[t] = mts[t] <= (direct ? 2 : 3) ? 4 : 2;   // as the tiles were built: 8 accumulators or more
+        nvs[t] = tile_vectors(mts[t], direct);
         calls += 8 / nvs[t];
     }
     __m256 sc[RK_BLOCK_PANELS][8 * (RK_CHUNK_PAIRS / 16)];
