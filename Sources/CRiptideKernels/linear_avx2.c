@@ -84,86 +84,69 @@ typedef void (*row_fn)(const rk_weights *, const float *, long, float *);
 #define DEFR(F, NAME) static __attribute__((noinline)) void panel_row_##NAME(const rk_weights *w, const float *x, long p, float *o) { panel_row(F, w, x, p, o); }
 DEFR(RK_FP8, fp8) DEFR(RK_BF16, bf16)
 
-// FP4 at one row, where decoding is the limit: the bf16 words of a (row, even input, row, odd input)
-// dword become fp32 by a shift (even) and a mask (odd) instead of two unpacks, 4 fewer shuffles a
-// step (3.2–3.6 against 4.7 ns a step on Zen 3). So vector 4h + q holds, in lane l, row
-// 16h + 8(l/4) + 4(q/2) + l%4 and input parity q%2, and is multiplied by a broadcast single input.
-// Each (row, parity) sum is computed as in every other path; only where it lies differs, and the
-// sums are put back in the common lane order before they are stored.
-static __attribute__((noinline)) void panel_row_fp4(const rk_weights *w, const float *x, long p, float *out) {
+// FP4 at one to three rows, where decoding is the limit: the bf16 words of a (row, even input, row,
+// odd input) dword become fp32 by a shift (even) and a mask (odd) instead of two unpacks, 4 fewer
+// shuffles a step (one row: 3.2–3.6 against 4.7 ns a step on Zen 3). So vector 4h + q holds, in
+// lane l, row 16h + 8(l/4) + 4(q/2) + l%4 and input parity q%2, and is multiplied by a broadcast
+// single input. One row takes a whole step a pass (8 accumulators); more rows a half (4 vectors),
+// the second half reading the group's 512 bytes again from L1. Each (row, parity) sum is computed
+// as in every other path; only where it lies differs, and the sums are put back in the common
+// lane order in out [MT][64].
+INLINE void fp4_rows(const int MT, const rk_weights *w, const float *x, long xs, long p, float *out) {
+    const int NV = MT == 1 ? 8 : 4;   // vectors a pass
     const long pairs = w->kpad / 2;
     const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * 32, *sp = (const uint8_t *)w->scales + p * (pairs / 16) * 32;
     const __m256i lo = _mm256_loadu_si256((const __m256i *)e2m1_bf16_lo), hi = _mm256_loadu_si256((const __m256i *)e2m1_bf16_hi);
     const __m256i low4 = _mm256_set1_epi8(15), odd = _mm256_set1_epi32((int)0xFFFF0000);
-    __m256 sums[8];
-    for (int i = 0; i < 8; i++) sums[i] = _mm256_setzero_ps();
-    for (long g0 = 0; g0 < pairs; g0 += 16) {
-        __m256 acc[8];
-        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
-        for (long kp = g0; kp < g0 + 16; kp++) {
-            _mm_prefetch((const char *)pw + kp * 32 + 2048, _MM_HINT_T0);
-            const __m256 x0 = _mm256_broadcast_ss(x + 2 * kp), x1 = _mm256_broadcast_ss(x + 2 * kp + 1);
-            const __m256i bytes = _mm256_loadu_si256((const __m256i *)(pw + kp * 32));
-            for (int h = 0; h < 2; h++) {
-                __m256i nib = _mm256_and_si256(h ? _mm256_srli_epi16(bytes, 4) : bytes, low4);
-                __m256i bl = _mm256_shuffle_epi8(lo, nib), bh = _mm256_shuffle_epi8(hi, nib);
-                __m256i w0 = _mm256_unpacklo_epi8(bl, bh), w1 = _mm256_unpackhi_epi8(bl, bh);
-                acc[4 * h] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(w0, 16)), x0, acc[4 * h]);
-                acc[4 * h + 1] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(w0, odd)), x1, acc[4 * h + 1]);
-                acc[4 * h + 2] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(w1, 16)), x0, acc[4 * h + 2]);
-                acc[4 * h + 3] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(w1, odd)), x1, acc[4 * h + 3]);
+    __m256 sums[3][8];
+    for (int m = 0; m < MT; m++) for (int i = 0; i < 8; i++) sums[m][i] = _mm256_setzero_ps();
+    for (long g0 = 0; g0 < pairs; g0 += 16)
+        for (int h0 = 0; h0 < 2; h0 += NV / 4) {
+            __m256 acc[3][8];
+            for (int m = 0; m < MT; m++) for (int i = 0; i < NV; i++) acc[m][i] = _mm256_setzero_ps();
+            for (long kp = g0; kp < g0 + 16; kp++) {
+                if (h0 == 0) _mm_prefetch((const char *)pw + kp * 32 + 2048, _MM_HINT_T0);
+                const __m256i bytes = _mm256_loadu_si256((const __m256i *)(pw + kp * 32));
+                for (int hh = 0; hh < NV / 4; hh++) {
+                    __m256i nib = _mm256_and_si256(h0 + hh ? _mm256_srli_epi16(bytes, 4) : bytes, low4);
+                    __m256i bl = _mm256_shuffle_epi8(lo, nib), bh = _mm256_shuffle_epi8(hi, nib);
+                    __m256i w0 = _mm256_unpacklo_epi8(bl, bh), w1 = _mm256_unpackhi_epi8(bl, bh);
+                    __m256 v[4] = {_mm256_castsi256_ps(_mm256_slli_epi32(w0, 16)), _mm256_castsi256_ps(_mm256_and_si256(w0, odd)),
+                                   _mm256_castsi256_ps(_mm256_slli_epi32(w1, 16)), _mm256_castsi256_ps(_mm256_and_si256(w1, odd))};
+                    for (int m = 0; m < MT; m++) {
+                        const __m256 x0 = _mm256_broadcast_ss(x + m * xs + 2 * kp), x1 = _mm256_broadcast_ss(x + m * xs + 2 * kp + 1);
+                        for (int q = 0; q < 4; q++) acc[m][4 * hh + q] = _mm256_fmadd_ps(v[q], q & 1 ? x1 : x0, acc[m][4 * hh + q]);
+                    }
+                }
+            }
+            for (int hh = 0; hh < NV / 4; hh++) {   // scales of rows 16h + 8(l/4) + 4j + l%4
+                const int h = h0 + hh;
+                __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(sp + (g0 / 16) * 32 + 16 * h)));
+                for (int j = 0; j < 2; j++) {
+                    const char a = (char)(4 * j), z = (char)0x80;
+                    __m256i idx = _mm256_setr_epi8(a, z, z, z, a + 1, z, z, z, a + 2, z, z, z, a + 3, z, z, z,
+                                                   a + 8, z, z, z, a + 9, z, z, z, a + 10, z, z, z, a + 11, z, z, z);
+                    __m256 sc = e8m0_values(_mm256_shuffle_epi8(bytes, idx));
+                    for (int q = 2 * j; q < 2 * j + 2; q++)
+                        for (int m = 0; m < MT; m++) sums[m][4 * h + q] = _mm256_fmadd_ps(acc[m][4 * hh + q], sc, sums[m][4 * h + q]);
+                }
             }
         }
-        for (int h = 0; h < 2; h++) {   // scales of rows 16h + 8(l/4) + 4j + l%4
-            __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(sp + (g0 / 16) * 32 + 16 * h)));
-            for (int j = 0; j < 2; j++) {
-                const char a = (char)(4 * j), z = (char)0x80;
-                __m256i idx = _mm256_setr_epi8(a, z, z, z, a + 1, z, z, z, a + 2, z, z, z, a + 3, z, z, z,
-                                               a + 8, z, z, z, a + 9, z, z, z, a + 10, z, z, z, a + 11, z, z, z);
-                __m256 sc = e8m0_values(_mm256_shuffle_epi8(bytes, idx));
-                for (int q = 2 * j; q < 2 * j + 2; q++) sums[4 * h + q] = _mm256_fmadd_ps(acc[4 * h + q], sc, sums[4 * h + q]);
+    for (int m = 0; m < MT; m++) {
+        float s[64];
+        for (int i = 0; i < 8; i++) _mm256_storeu_ps(s + 8 * i, sums[m][i]);
+        for (int i = 0; i < 8; i++)   // back to lane_row's order: slot 8(4h + o/4) + 4c + o%4 for byte offset o = 2(row%8) + parity
+            for (int l = 0; l < 8; l++) {
+                int h = i >> 2, q = i & 3, c = l >> 2, row = 8 * c + 4 * (q >> 1) + (l & 3), o = 2 * row % 16 + (q & 1);
+                out[64 * m + 8 * (4 * h + o / 4) + 4 * c + o % 4] = s[8 * i + l];
             }
-        }
     }
-    float s[64];
-    for (int i = 0; i < 8; i++) _mm256_storeu_ps(s + 8 * i, sums[i]);
-    for (int i = 0; i < 8; i++)   // back to lane_row's order: slot 8(4h + o/4) + 4c + o%4 for byte offset o = 2(row%8) + parity
-        for (int l = 0; l < 8; l++) {
-            int h = i >> 2, q = i & 3, c = l >> 2, row = 8 * c + 4 * (q >> 1) + (l & 3), o = 2 * row % 16 + (q & 1);
-            out[8 * (4 * h + o / 4) + 4 * c + o % 4] = s[8 * i + l];
-        }
 }
-static const row_fn panel_rows_of[3] = {panel_row_fp8, panel_row_fp4, panel_row_bf16};   // by format
-
-// FP4 at two and three rows: per 16-pair scale group, each half panel (vectors 4h..4h+3) in
-// registers, the second half reading the group's weights again from L1. For FP4 this beat the
-// one-tile path below (one-thread DRAM streams at M = 2: 3.8–5.3 against 2.3–3.8 GB/s), which
-// lays x out per chunk and walks several panels' chunks at once; FP8 and bf16 did better there.
-// Rows 0 .. MT−1 of panel p over group g: half h's lane sums scaled into sums [MT][64].
-INLINE void half_group_fp4(const int MT, const rk_weights *w, const float *x, long xs, long p, long g, int h,
-                           const __m256 *sc, float *sums) {
-    const uint8_t *pw = (const uint8_t *)w->weights + (p * (w->kpad / 2) + g * 16) * 32;
-    __m256 acc[3][4];
-    for (int m = 0; m < MT; m++) for (int q = 0; q < 4; q++) acc[m][q] = _mm256_setzero_ps();
-    for (long kp = 0; kp < 16; kp++) {
-        if (h == 0) prefetch_step(pw + kp * 32, 32);
-        __m256 v[4], xv[3];
-        for (int m = 0; m < MT; m++) xv[m] = _mm256_castpd_ps(_mm256_broadcast_sd((const double *)(x + m * xs + 2 * (g * 16 + kp))));
-        decode_half(RK_FP4, pw + kp * 32, h, v);
-        for (int q = 0; q < 4; q++)
-            for (int m = 0; m < MT; m++) acc[m][q] = _mm256_fmadd_ps(v[q], xv[m], acc[m][q]);
-    }
-    for (int m = 0; m < MT; m++)
-        for (int q = 0; q < 4; q++) {
-            float *s = sums + 64 * m + 8 * (4 * h + q);
-            _mm256_storeu_ps(s, _mm256_fmadd_ps(acc[m][q], sc[4 * h + q], _mm256_loadu_ps(s)));
-        }
-}
-typedef void (*half_fn)(const rk_weights *, const float *, long, long, long, int, const __m256 *, float *);
-#define DEFH(MT) static __attribute__((noinline)) void half_group_fp4_##MT(const rk_weights *w, const float *x, long xs, \
-    long p, long g, int h, const __m256 *sc, float *s) { half_group_fp4(MT, w, x, xs, p, g, h, sc, s); }
-DEFH(2) DEFH(3)
-static const half_fn half_groups_fp4[4] = {0, 0, half_group_fp4_2, half_group_fp4_3};   // by rows
+typedef void (*fp4_rows_fn)(const rk_weights *, const float *, long, long, float *);
+#define DEF4(MT) static __attribute__((noinline)) void fp4_rows_##MT(const rk_weights *w, const float *x, long xs, long p, float *o) { fp4_rows(MT, w, x, xs, p, o); }
+DEF4(1) DEF4(2) DEF4(3)
+static const fp4_rows_fn fp4_rows_of[4] = {0, fp4_rows_1, fp4_rows_2, fp4_rows_3};   // by rows
+static const row_fn panel_rows_of[3] = {panel_row_fp8, 0, panel_row_bf16};   // by format; FP4 rows above
 
 // Two rows and more, chunk by chunk of RK_CHUNK_PAIRS input pairs: the rows' inputs are laid out
 // broadcast (xb [rows][pairs][8]: x[2kp], x[2kp+1] four times), since a broadcast load costs an FP
@@ -354,20 +337,15 @@ void rk_linear_avx2(const rk_weights *w, const rk_activations *a, long p0, long 
             }
             rk_store_panel(w, a, p, tot);
         }
+    } else if (w->format == RK_FP4 && M <= 3) {                      // buf: sums [M][64]
+        for (long p = p0; p < p1; p++) {
+            fp4_rows_of[M](w, a->xf, K, p, buf);
+            store_rows(w, a, p, 0, M, buf);
+        }
     } else if (M == 1) {                                             // buf: sums [64]
         for (long p = p0; p < p1; p++) {
             panel_rows_of[w->format](w, a->xf, p, buf);
             store_rows(w, a, p, 0, 1, buf);
-        }
-    } else if (w->format == RK_FP4 && M <= 3) {                      // buf: sums [M][64]
-        __m256 sc[8];
-        for (long p = p0; p < p1; p++) {
-            memset(buf, 0, sizeof(float) * 64 * (size_t)M);
-            for (long g = 0; g < K / 32; g++) {
-                group_scales(w, p, g, sc);
-                for (int h = 0; h < 2; h++) half_groups_fp4[M](w, a->xf, K, p, g, h, sc, buf);
-            }
-            store_rows(w, a, p, 0, M, buf);
         }
     } else {                                                         // buf: dec, xb, then acc and sums [panels][rows][64]
         const long mb_max = M < RK_BLOCK_ROWS ? M : RK_BLOCK_ROWS;   // whole 6-row tiles but in the last block
