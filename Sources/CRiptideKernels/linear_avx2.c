@@ -84,7 +84,7 @@ typedef void (*row_fn)(const rk_weights *, const float *, long, float *);
 #define DEFR(F, NAME) static __attribute__((noinline)) void panel_row_##NAME(const rk_weights *w, const float *x, long p, float *o) { panel_row(F, w, x, p, o); }
 DEFR(RK_FP8, fp8) DEFR(RK_BF16, bf16)
 
-// FP4 at one to three rows, where decoding is the limit: the bf16 words of a (row, even input, row,
+// FP4 at one to three rows of a pass, where decoding is the limit: the bf16 words of a (row, even input, row,
 // odd input) dword become fp32 by a shift (even) and a mask (odd) instead of two unpacks, 4 fewer
 // shuffles a step (one row: 3.2–3.6 against 4.7 ns a step on Zen 3). So vector 4h + q holds, in
 // lane l, row 16h + 8(l/4) + 4(q/2) + l%4 and input parity q%2, and is multiplied by a broadcast
@@ -146,6 +146,11 @@ typedef void (*fp4_rows_fn)(const rk_weights *, const float *, long, long, float
 #define DEF4(MT) static __attribute__((noinline)) void fp4_rows_##MT(const rk_weights *w, const float *x, long xs, long p, float *o) { fp4_rows(MT, w, x, xs, p, o); }
 DEF4(1) DEF4(2) DEF4(3)
 static const fp4_rows_fn fp4_rows_of[4] = {0, fp4_rows_1, fp4_rows_2, fp4_rows_3};   // by rows
+// Up to 16 rows, FP4 runs these in passes of 2 rows (3 or 1 last) over each panel, the later
+// passes reading it from L2: re-decoding costs less there than the chunk path's decoded fp32
+// weights streamed from L1/L2 (2048×7168: M = 4 2.1–3.0 → 1.55–1.67 ms, M = 10 4.2–4.9 → 3.7,
+// M = 16 about even).
+#define RK_FP4_ROWS_MAX 16
 static const row_fn panel_rows_of[3] = {panel_row_fp8, 0, panel_row_bf16};   // by format; FP4 rows above
 
 // Two rows and more, chunk by chunk of RK_CHUNK_PAIRS input pairs: the rows' inputs are laid out
@@ -337,9 +342,12 @@ void rk_linear_avx2(const rk_weights *w, const rk_activations *a, long p0, long 
             }
             rk_store_panel(w, a, p, tot);
         }
-    } else if (w->format == RK_FP4 && M <= 3) {                      // buf: sums [M][64]
+    } else if (w->format == RK_FP4 && M <= RK_FP4_ROWS_MAX) {        // buf: sums [M][64]
         for (long p = p0; p < p1; p++) {
-            fp4_rows_of[M](w, a->xf, K, p, buf);
+            for (long m0 = 0, r; m0 < M; m0 += r) {   // passes of 2 rows, the last of 3 (or 1) for odd M
+                r = M - m0 == 3 || M - m0 == 1 ? M - m0 : 2;
+                fp4_rows_of[r](w, a->xf + m0 * K, K, p, buf + 64 * m0);
+            }
             store_rows(w, a, p, 0, M, buf);
         }
     } else if (M == 1) {                                             // buf: sums [64]
