@@ -213,7 +213,7 @@ typedef void (*chunk_fn)(const float *, long, long, const float *, int, const ui
 DEFC(3, 4) DEFC(4, 2) DEFC(5, 2) DEFC(6, 2)   // tile_vectors(MT, 0); two tiles or more have at least 3 rows each
 static const chunk_fn chunk_tiles[7] = {0, 0, 0, chunk_tile_3, chunk_tile_4, chunk_tile_5, chunk_tile_6};
 
-// One tile (2–6 rows, or the last rows of a long M), or bf16 up to 48 rows: decoding a chunk into
+// One tile (2–6 rows, or the last rows of a long M; FP4 only the latter), or bf16 up to 48 rows: decoding a chunk into
 // memory would cost more than it saves, so each tile decodes its quarter (NV = 2) or half panel
 // (NV = 4, for ≤ 2 rows: 8 accumulators hide the FMA latency) in registers straight from the packed
 // chunk pw, which stays in L1 for the other passes and tiles; the FMAs and their order are
