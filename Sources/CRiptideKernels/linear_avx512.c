@@ -3,6 +3,7 @@
 // vdpbf16ps (fp32 accumulation). FP8/FP4 values and the FP8-quantized activation are exact in bf16,
 // so every product is exact; scales are applied per group in fp32 (FP8: 128 inputs, FP4: 32).
 // Output tile: 32 rows (two zmm of 16 fp32 lanes) × MT activation rows; x pairs are broadcast.
+// With many activation rows, FP8/FP4 segments are first expanded to bf16 once for all row tiles.
 #include "riptide_kernels.h"
 #include "linear_common.h"
 #include <immintrin.h>
@@ -12,6 +13,13 @@ enum { SF_NONE = 9 };
 // Prefetch distance in bytes. Measured on the Zen 4 VM when its DRAM gives ~75 GB/s: 8 KiB beats
 // 3 KiB by ~8% (FP8 M = 1: 59 → 64 GB/s); when it gives ~45 GB/s every distance reaches it.
 #define RK_PREFETCH_BYTES 8192
+// From these row counts a panel segment is decoded to bf16 once and shared by all its row tiles,
+// which then run the bf16 tile (Zen 4, two threads, 128-pair segments with the next one prefetched
+// meanwhile: FP8 M = 12 2.73 → 2.49 ms, M = 32 281 → 331–357 GFLOP/s, M = 512 281 → 375–402;
+// FP4 M = 32 266–291 → 328–332, M = 512 277 → 350). Below them re-decoding per tile is faster.
+#define RK_FP8_DECODE_ONCE_ROWS 12
+#define RK_FP4_DECODE_ONCE_ROWS 16
+#define RK_DECODED_PAIRS 128   // 16 KiB of bf16: stays in L1 beside x and the next segment's 8 KiB
 
 static uint8_t fp8_lo[128], fp8_hi[128];   // bf16 bytes of e4m3 magnitude codes 0..127
 static uint16_t fp4_bf16[32];              // bf16 of the 16 signed e2m1 codes, twice (vpermw reads 5 bits)
@@ -35,6 +43,7 @@ typedef struct {
     long kpad;
     float *tot;            // [MT][32] running sums
     int first;             // 1: start the sums at zero
+    const uint8_t *pf;     // decoded tiles: the packed steps to prefetch meanwhile (the next segment), or 0
 } tile_args;
 
 typedef struct { __m512i lo8[2], hi8[2], t4; } luts;
@@ -96,9 +105,14 @@ static inline __attribute__((always_inline)) T512 void tile(const int wf, const 
             // Software prefetch: the decode keeps the core busy enough that the hardware prefetcher alone
             // does not keep enough lines in flight (weights streamed from DRAM; +10–20% at M = 1).
             for (int u = 0; u < SETS; u++) {
-                if ((wf != RK_BF16 || MT <= 2) && (step >= 64 || u == 0)) {   // one prefetch per 64-byte line
+                if (t->pf) {   // decoded segment: its first tile fetches the next one's packed steps
+                    const long ps = sf == RK_FP8 ? 64 : 32;
+                    if (ps == 64 || u == 0) _mm_prefetch((const char *)(t->pf + (kp + u) * ps), _MM_HINT_T0);
+                } else if (wf != RK_BF16 && (step >= 64 || u == 0)) {   // one prefetch per 64-byte line
                     _mm_prefetch((const char *)(t->w + (kp + u) * step) + RK_PREFETCH_BYTES, _MM_HINT_T0);
-                    if (step == 128) _mm_prefetch((const char *)(t->w + (kp + u) * step) + RK_PREFETCH_BYTES + 64, _MM_HINT_T0);
+                } else if (wf == RK_BF16 && sf == SF_NONE && MT <= 2) {
+                    _mm_prefetch((const char *)(t->w + (kp + u) * step) + RK_PREFETCH_BYTES, _MM_HINT_T0);
+                    _mm_prefetch((const char *)(t->w + (kp + u) * step) + RK_PREFETCH_BYTES + 64, _MM_HINT_T0);
                 }
                 __m512i w0, w1;
                 decode(wf, &L, t->w + (kp + u) * step, &w0, &w1);
@@ -151,33 +165,52 @@ typedef void (*tile_fn)(const tile_args *);
 DEF8(RK_FP8, RK_FP8)
 DEF8(RK_FP4, RK_FP4)
 DEF6(RK_BF16, SF_NONE)
+DEF6(RK_BF16, RK_FP8)
+DEF6(RK_BF16, RK_FP4)
 #define ROW6(WF, SF) {0, tile_##WF##_##SF##_1, tile_##WF##_##SF##_2, tile_##WF##_##SF##_3, tile_##WF##_##SF##_4, \
                       tile_##WF##_##SF##_5, tile_##WF##_##SF##_6}
 #define ROW8(WF, SF) {0, tile_##WF##_##SF##_1, tile_##WF##_##SF##_2, tile_##WF##_##SF##_3, tile_##WF##_##SF##_4, \
                       tile_##WF##_##SF##_5, tile_##WF##_##SF##_6, tile_##WF##_##SF##_7, tile_##WF##_##SF##_8}
 static const tile_fn fused8[9] = ROW8(RK_FP8, RK_FP8), fused4[9] = ROW8(RK_FP4, RK_FP4);
 static const tile_fn plain[7] = ROW6(RK_BF16, SF_NONE);
+static const tile_fn decoded8[7] = ROW6(RK_BF16, RK_FP8), decoded4[7] = ROW6(RK_BF16, RK_FP4);
+
+// Expands `pairs` FP8/FP4 steps of one panel to bf16 pairs [pairs][2][16 pairs], the layout the
+// bf16 tile reads, so that many row tiles share one decode.
+static T512 __attribute__((noinline)) void decode_segment(int wf, const uint8_t *src, long pairs, uint8_t *dst) {
+    luts L; load_luts(&L);
+    const long step = wf == RK_FP8 ? 64 : 32;
+    for (long kp = 0; kp < pairs; kp++) {
+        __m512i w0, w1;
+        decode(wf, &L, src + kp * step, &w0, &w1);
+        _mm512_storeu_si512(dst + kp * 128, w0);
+        _mm512_storeu_si512(dst + kp * 128 + 64, w1);
+    }
+}
 
 T512 void rk_linear_avx512(const rk_weights *w, const rk_activations *a, long p0, long p1, void *scratch) {
     const int f = w->format;
     const long M = a->m, pairs = w->kpad / 2, kb = w->kpad / 128, step = rk_step_bytes(f);
-    // FP8/FP4 steps are decoded in registers by every tile of ≤ 8 rows: measured faster at every M
-    // (1 thread, M = 8: 377 vs 147 GFLOP/s; M = 512: FP8 420 vs 388) than expanding a segment to
-    // bf16 in L2 once and reading it back per tile.
+    // Few rows: each tile decodes FP8/FP4 steps in registers. Many: a segment is decoded once (above).
     float *tot = (float *)scratch;                                    // [M][32]
-    const tile_fn *fns = f == RK_FP8 ? fused8 : f == RK_FP4 ? fused4 : plain;
-    const int mt = f == RK_FP8 ? 5 : 6;   // 2 sets × 2 halves × mt rows of sums, next to weights and lookup tables
+    uint8_t *dec = (uint8_t *)scratch + ((M * 32 * 4 + 63) & ~63L);  // [seg pairs][128] bf16 when decoding once
+    const int once = (f == RK_FP8 && M >= RK_FP8_DECODE_ONCE_ROWS) || (f == RK_FP4 && M >= RK_FP4_DECODE_ONCE_ROWS);
+    const tile_fn *fns = once ? (f == RK_FP8 ? decoded8 : decoded4) : f == RK_FP8 ? fused8 : f == RK_FP4 ? fused4 : plain;
+    const int mt = f == RK_FP8 && !once ? 5 : 6;   // 2 sets × 2 halves × mt rows of sums, next to weights and lookup tables
+    const long seg = once ? RK_DECODED_PAIRS : RK_SEG_PAIRS;
     for (long p = p0; p < p1; p++) {
         const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * step;
         tile_args t;
+        t.pf = 0;
         t.sw8 = f == RK_FP8 ? (const float *)w->scales + (p / 4) * kb : 0;
         t.sw4 = f == RK_FP4 ? (const uint8_t *)w->scales + p * (w->kpad / 32) * 32 : 0;
         t.kpad = w->kpad;
-        for (long s0 = 0; s0 < pairs; s0 += RK_SEG_PAIRS) {
-            t.pairs = pairs - s0 < RK_SEG_PAIRS ? pairs - s0 : RK_SEG_PAIRS;
+        for (long s0 = 0; s0 < pairs; s0 += seg) {
+            t.pairs = pairs - s0 < seg ? pairs - s0 : seg;
             t.kb0 = s0 / 64;
             t.first = s0 == 0;
             t.w = pw + s0 * step;
+            if (once) { decode_segment(f, t.w, t.pairs, dec); t.pf = t.w + t.pairs * step; t.w = dec; }
             long tiles = (M + mt - 1) / mt;                      // balanced tiles: 12 rows → 6 + 6, not 8 + 4
             for (long i = 0, m0 = 0; i < tiles; i++) {
                 long n = (M - m0) / (tiles - i) + ((M - m0) % (tiles - i) != 0);
@@ -185,6 +218,7 @@ T512 void rk_linear_avx512(const rk_weights *w, const rk_activations *a, long p0
                 t.xs = a->xs ? a->xs + m0 * kb : 0;
                 t.tot = tot + m0 * 32;
                 fns[n](&t);
+                t.pf = 0;
                 m0 += n;
             }
         }
