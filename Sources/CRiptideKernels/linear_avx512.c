@@ -15,8 +15,9 @@ enum { SF_NONE = 9 };
 #define RK_PREFETCH_BYTES 8192
 // From these row counts a panel segment is decoded to bf16 once and shared by all its row tiles,
 // which then run the bf16 tile (Zen 4, two threads, 128-pair segments with the next one prefetched
-// meanwhile: FP8 M = 12 2.73 → 2.49 ms, M = 32 281 → 331–357 GFLOP/s, M = 512 281 → 375–402;
-// FP4 M = 32 266–291 → 328–332, M = 512 277 → 350). Below them re-decoding per tile is faster.
+// meanwhile: FP8 M = 12 2.73 → 2.49 ms, M = 32 272–287 → 313–364 GFLOP/s, M = 512 278–292 → 352–388;
+// FP4 M = 32 266–291 → 298–339, M = 512 272–292 → 302–345). Below them re-decoding per tile is faster.
+// Not re-measured on the README's faster-dot VM, where an expansion into L2 had lost at M = 512.
 #define RK_FP8_DECODE_ONCE_ROWS 12
 #define RK_FP4_DECODE_ONCE_ROWS 16
 #define RK_DECODED_PAIRS 128   // 16 KiB of bf16: stays in L1 beside x and the next segment's 8 KiB

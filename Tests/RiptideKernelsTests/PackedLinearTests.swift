@@ -135,7 +135,8 @@ func extremeScaleBytes(format: PackedLinear.Format) throws {
 func rowsDoNotDependOnTheirBatch(format: PackedLinear.Format) throws {
     // Every M takes its own tile shapes (one row in registers, two or three by half panels, four to six
     // (bf16: up to 48) by quarter panels decoded in registers, more from a decoded chunk, past 96 rows
-    // in blocks whose last may be one tile); a row's bits must still be those it gets alone (batch invariance).
+    // in blocks whose last may be one tile; AVX-512 FP8/FP4 from 12/16 rows decode each segment once for all
+    // tiles); a row's bits must still be those it gets alone (batch invariance).
     let c = try makeCase(format, rows: 300, cols: 2304, seed: 21)
     var rng = TestRNG(9)
     let m = 99, x = randomActivations(m, 2304, &rng)
