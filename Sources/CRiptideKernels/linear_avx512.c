@@ -109,11 +109,9 @@ static inline __attribute__((always_inline)) T512 void tile(const int wf, const 
                 if (t->pf) {   // decoded segment: its first tile fetches the next one's packed steps
                     const long ps = sf == RK_FP8 ? 64 : 32;
                     if (ps == 64 || u == 0) _mm_prefetch((const char *)(t->pf + (kp + u) * ps), _MM_HINT_T0);
-                } else if (wf != RK_BF16 && (step >= 64 || u == 0)) {   // one prefetch per 64-byte line
+                } else if ((wf != RK_BF16 || (sf == SF_NONE && MT <= 2)) && (step >= 64 || u == 0)) {   // one per 64-byte line
                     _mm_prefetch((const char *)(t->w + (kp + u) * step) + RK_PREFETCH_BYTES, _MM_HINT_T0);
-                } else if (wf == RK_BF16 && sf == SF_NONE && MT <= 2) {
-                    _mm_prefetch((const char *)(t->w + (kp + u) * step) + RK_PREFETCH_BYTES, _MM_HINT_T0);
-                    _mm_prefetch((const char *)(t->w + (kp + u) * step) + RK_PREFETCH_BYTES + 64, _MM_HINT_T0);
+                    if (step == 128) _mm_prefetch((const char *)(t->w + (kp + u) * step) + RK_PREFETCH_BYTES + 64, _MM_HINT_T0);
                 }
                 __m512i w0, w1;
                 decode(wf, &L, t->w + (kp + u) * step, &w0, &w1);
