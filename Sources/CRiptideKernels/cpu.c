@@ -1,6 +1,9 @@
-// Run-time CPU feature detection (cpuid leaf 7 and xgetbv for the OS-enabled register state).
+// Run-time CPU feature detection (cpuid leaf 7 and xgetbv for the OS-enabled register state), and
+// the allocator setting the forward pass wants.
 #include "riptide_kernels.h"
 #include <cpuid.h>
+#include <limits.h>
+#include <malloc.h>
 
 static unsigned long long xgetbv0(void) {
     unsigned eax, edx;
@@ -25,4 +28,9 @@ int rk_cpu_features(void) {
     if (ymm && avx2 && fma && f16c) out |= RK_CPU_AVX2;
     if ((out & RK_CPU_AVX2) && zmm && f && bw && vl && vbmi && vnni && bf16) out |= RK_CPU_AVX512;
     return out;
+}
+
+void rk_keep_freed_memory(void) {
+    mallopt(M_MMAP_MAX, 0);               // no mmap for large blocks: they come from the heap
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);   // and stay there when freed (up to 2 GiB free at the top)
 }

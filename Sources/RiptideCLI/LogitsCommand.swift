@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RiptideKernels
 import RiptideModel
 
 struct LogitsCommand: ParsableCommand {
@@ -151,6 +152,7 @@ func loadModel(_ path: String, kernels: KernelChoice = .fast) throws -> Transfor
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
         throw CLIError("\(path): no such model directory")
     }
+    keepFreedMemoryInHeap()
     do {
         return try Transformer(directory: URL(fileURLWithPath: path), kernels: kernels)
     } catch let error as RiptideModelError {

@@ -34,3 +34,7 @@ enum ProcessInfoLite {
         return String(cString: v)
     }
 }
+
+/// Keeps freed memory in the process heap so that each forward pass reuses the pages of the last
+/// one instead of faulting and zeroing fresh ones (see `rk_keep_freed_memory`). For executables.
+public func keepFreedMemoryInHeap() { rk_keep_freed_memory() }

@@ -12,6 +12,12 @@ extern "C" {
 enum { RK_CPU_AVX2 = 1, RK_CPU_AVX512 = 2 /* f,bw,vl,vbmi,bf16,vnni and OS zmm state */ };
 int rk_cpu_features(void);
 
+// ---- process allocator ----
+// glibc hands every allocation over 128 KiB-32 MiB to mmap and unmaps it on free, so each forward
+// pass page-faults and zeroes its activations afresh (~10% of a 460-token prefill). This keeps
+// freed memory in the heap instead: the process holds the high-water mark of its buffers.
+void rk_keep_freed_memory(void);
+
 // ---- worker pool: persistent threads, spin then park (futex) ----
 typedef struct rk_pool rk_pool;
 typedef void (*rk_task_fn)(void *ctx, int task, int worker);
