@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most requests running at once.") var maxRunningRequests = EngineConfig().maxRunningRequests
     @Option(help: "Most requests waiting; more get HTTP 429.") var maxQueuedRequests = EngineConfig().maxQueuedRequests
     @Option(help: "Most prompt tokens computed in one step.") var maxPrefillTokens = EngineConfig().maxPrefillTokens
-    @Option(help: "Largest prompt chunk of one request per step (0: whole prompts).")
+    @Option(help: "Largest prompt chunk of one request in a step that also decodes (0: whole prompts).")
     var chunkedPrefillSize = EngineConfig().chunkedPrefillSize
     @Option(help: "Scheduling order: fcfs or lpm (longest prefix match first).")
     var schedulePolicy: EngineConfig.SchedulePolicy = EngineConfig().schedulePolicy

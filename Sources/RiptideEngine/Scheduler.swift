@@ -106,14 +106,18 @@ final class Scheduler: @unchecked Sendable {  // confined to the engine thread a
     /// The prompt boundary where a snapshot is taken: the prompt's last multiple of 128.
     func promptBoundary(_ s: Sequence) -> Int { s.promptCount / PrefixCache.block * PrefixCache.block }
 
-    /// One step's work: every decode (1 token) and prefill chunks within the token budget.
+    /// One step's work: every decode (1 token) and prefill chunks within the token budget. A step
+    /// that decodes gives each prompt at most `chunkedPrefillSize` tokens, so that the decodes'
+    /// inter-token latency stays near a few decode steps; a step without decodes stalls no one, and
+    /// its prompts take the whole budget (fewer, larger chunks read the weights fewer times).
     func plan(decodeOnly: Bool) -> [(Sequence, Int)] {
         var work: [(Sequence, Int)] = []
         var budget = config.maxPrefillTokens
         for s in running where s.pending == 1 { work.append((s, 1)) }
         guard !decodeOnly else { return work }
+        let chunk = work.isEmpty ? max(config.chunkedPrefillSize, config.maxPrefillTokens) : config.chunkedPrefillSize
         for s in running where s.pending > 1 && budget > 0 {
-            var n = config.chunkedPrefillSize > 0 ? min(s.pending, config.chunkedPrefillSize, budget) : s.pending
+            var n = config.chunkedPrefillSize > 0 ? min(s.pending, chunk, budget) : s.pending
             if config.chunkedPrefillSize == 0 && n > budget && work.contains(where: { $0.1 > 1 }) { continue }
             let boundary = promptBoundary(s)
             if config.prefixCache, s.computed < boundary, s.computed + n > boundary { n = boundary - s.computed }
