@@ -85,61 +85,64 @@ typedef void (*row_fn)(const rk_weights *, const float *, long, float *);
 #define DEFR(F, NAME) static __attribute__((noinline)) void panel_row_##NAME(const rk_weights *w, const float *x, long p, float *o) { panel_row(F, w, x, p, o); }
 DEFR(RK_FP8, fp8) DEFR(RK_BF16, bf16)
 
-// FP4 at one to three rows of a pass, where decoding is the limit: the bf16 words of a (row, even input, row,
-// odd input) dword become fp32 by a shift (even) and a mask (odd) instead of two unpacks, 4 fewer
-// shuffles a step (one row: 3.2–3.6 against 4.7 ns a step on Zen 3). So vector 4h + q holds, in
-// lane l, row 16h + 8(l/4) + 4(q/2) + l%4 and input parity q%2, and is multiplied by a broadcast
-// single input. One row takes a whole step a pass (8 accumulators); more rows a half (4 vectors),
-// the second half reading the group's 512 bytes again from L1. Each (row, parity) sum is computed
-// as in every other path; only where it lies differs, and the sums are put back in the common
-// lane order in out [MT][64].
+// FP4 at one to three rows of a pass, where decoding is the limit: fp4_words, so vector 4u + j holds
+// in lane d row 2d + t/2 + 16(j%2) with t = 3 − u − 2(j/2), input parity 1 − u, and is multiplied by
+// a broadcast single input (the group's inputs · 2^63, staged in xg). One row takes both loads of a
+// step a pass (8 accumulators); more rows one load (4 vectors), the second pass reading the group's
+// 512 bytes again from L1. Each (row, parity) sum is computed as in every other path, exactly (the
+// 2^63 factors are powers of two); only where it lies differs, and the sums are put back in the
+// common lane order in out [MT][64].
 INLINE void fp4_rows(const int MT, const rk_weights *w, const float *x, long xs, long p, float *out) {
-    const int NV = MT == 1 ? 8 : 4;   // vectors a pass
+    const int NU = MT == 1 ? 2 : 1;   // loads a pass
     const long pairs = w->kpad / 2;
     const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * 32, *sp = (const uint8_t *)w->scales + p * (pairs / 16) * 32;
-    const __m256i lo = _mm256_loadu_si256((const __m256i *)e2m1_bf16_lo), hi = _mm256_loadu_si256((const __m256i *)e2m1_bf16_hi);
-    const __m256i low4 = _mm256_set1_epi8(15), odd = _mm256_set1_epi32((int)0xFFFF0000);
+    const __m256 up = _mm256_set1_ps(RK_FP4_UP);
     __m256 sums[3][8];
     for (int m = 0; m < MT; m++) for (int i = 0; i < 8; i++) sums[m][i] = _mm256_setzero_ps();
-    for (long g0 = 0; g0 < pairs; g0 += 16)
-        for (int h0 = 0; h0 < 2; h0 += NV / 4) {
+    for (long g0 = 0; g0 < pairs; g0 += 16) {
+        float xg[3][32] __attribute__((aligned(32)));   // the group's inputs · 2^63
+        for (int m = 0; m < MT; m++)
+            for (int j = 0; j < 4; j++) _mm256_store_ps(xg[m] + 8 * j, _mm256_mul_ps(_mm256_loadu_ps(x + m * xs + 2 * g0 + 8 * j), up));
+        __m256 sc[4];   // sc[2a + c]: the scales of rows 2d + a + 16c, from bytes a, a + 2, … of half c
+        for (int c = 0; c < 2; c++) {
+            const __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(sp + (g0 / 16) * 32 + 16 * c)));
+            for (int a = 0; a < 2; a++) {
+                const char z = (char)0x80;
+                const __m256i idx = _mm256_setr_epi8(a, z, z, z, a + 2, z, z, z, a + 4, z, z, z, a + 6, z, z, z,
+                                                     a + 8, z, z, z, a + 10, z, z, z, a + 12, z, z, z, a + 14, z, z, z);
+                sc[2 * a + c] = e8m0_values(_mm256_shuffle_epi8(bytes, idx));
+            }
+        }
+        for (int u0 = 0; u0 < 2; u0 += NU) {
             __m256 acc[3][8];
-            for (int m = 0; m < MT; m++) for (int i = 0; i < NV; i++) acc[m][i] = _mm256_setzero_ps();
+            for (int m = 0; m < MT; m++) for (int i = 0; i < 4 * NU; i++) acc[m][i] = _mm256_setzero_ps();
             for (long kp = g0; kp < g0 + 16; kp++) {
-                if (h0 == 0) _mm_prefetch((const char *)pw + kp * 32 + 2048, _MM_HINT_T0);
-                const __m256i bytes = _mm256_loadu_si256((const __m256i *)(pw + kp * 32));
-                for (int hh = 0; hh < NV / 4; hh++) {
-                    __m256i nib = _mm256_and_si256(h0 + hh ? _mm256_srli_epi16(bytes, 4) : bytes, low4);
-                    __m256i bl = _mm256_shuffle_epi8(lo, nib), bh = _mm256_shuffle_epi8(hi, nib);
-                    __m256i w0 = _mm256_unpacklo_epi8(bl, bh), w1 = _mm256_unpackhi_epi8(bl, bh);
-                    __m256 v[4] = {_mm256_castsi256_ps(_mm256_slli_epi32(w0, 16)), _mm256_castsi256_ps(_mm256_and_si256(w0, odd)),
-                                   _mm256_castsi256_ps(_mm256_slli_epi32(w1, 16)), _mm256_castsi256_ps(_mm256_and_si256(w1, odd))};
+                if (u0 == 0) _mm_prefetch((const char *)pw + kp * 32 + 2048, _MM_HINT_T0);
+                for (int uu = 0; uu < NU; uu++) {
+                    __m256 v[4];
+                    fp4_words(pw + kp * 32, u0 + uu, v);
                     for (int m = 0; m < MT; m++) {
-                        const __m256 x0 = _mm256_broadcast_ss(x + m * xs + 2 * kp), x1 = _mm256_broadcast_ss(x + m * xs + 2 * kp + 1);
-                        for (int q = 0; q < 4; q++) acc[m][4 * hh + q] = _mm256_fmadd_ps(v[q], q & 1 ? x1 : x0, acc[m][4 * hh + q]);
+                        const __m256 xv = _mm256_broadcast_ss(xg[m] + 2 * (kp - g0) + 1 - (u0 + uu));
+                        for (int j = 0; j < 4; j++) acc[m][4 * uu + j] = _mm256_fmadd_ps(v[j], xv, acc[m][4 * uu + j]);
                     }
                 }
             }
-            for (int hh = 0; hh < NV / 4; hh++) {   // scales of rows 16h + 8(l/4) + 4j + l%4
-                const int h = h0 + hh;
-                __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(sp + (g0 / 16) * 32 + 16 * h)));
-                for (int j = 0; j < 2; j++) {
-                    const char a = (char)(4 * j), z = (char)0x80;
-                    __m256i idx = _mm256_setr_epi8(a, z, z, z, a + 1, z, z, z, a + 2, z, z, z, a + 3, z, z, z,
-                                                   a + 8, z, z, z, a + 9, z, z, z, a + 10, z, z, z, a + 11, z, z, z);
-                    __m256 sc = e8m0_values(_mm256_shuffle_epi8(bytes, idx));
-                    for (int q = 2 * j; q < 2 * j + 2; q++)
-                        for (int m = 0; m < MT; m++) sums[m][4 * h + q] = _mm256_fmadd_ps(acc[m][4 * hh + q], sc, sums[m][4 * h + q]);
+            for (int uu = 0; uu < NU; uu++)
+                for (int j = 0; j < 4; j++) {
+                    const int i = 4 * (u0 + uu) + j;
+                    for (int m = 0; m < MT; m++)
+                        sums[m][i] = _mm256_fmadd_ps(_mm256_mul_ps(acc[m][4 * uu + j], up), sc[2 * (j < 2) + (j & 1)], sums[m][i]);
                 }
-            }
         }
+    }
     for (int m = 0; m < MT; m++) {
         float s[64];
         for (int i = 0; i < 8; i++) _mm256_storeu_ps(s + 8 * i, sums[m][i]);
-        for (int i = 0; i < 8; i++)   // back to lane_row's order: slot 8(4h + o/4) + 4c + o%4 for byte offset o = 2(row%8) + parity
-            for (int l = 0; l < 8; l++) {
-                int h = i >> 2, q = i & 3, c = l >> 2, row = 8 * c + 4 * (q >> 1) + (l & 3), o = 2 * row % 16 + (q & 1);
-                out[64 * m + 8 * (4 * h + o / 4) + 4 * c + o % 4] = s[8 * i + l];
+        for (int i = 0; i < 8; i++)   // back to lane_row's order: vector 4(row/16) + 2(row/4 % 2) + row/2 % 2, lane 4(row/8 % 2) + 2(row % 2) + parity
+            for (int d = 0; d < 8; d++) {
+                const int u = i >> 2, j = i & 3, t = 3 - u - 2 * (j >> 1), row = 2 * d + t / 2 + 16 * (j & 1), par = t & 1;
+                const int vec = 4 * (row >> 4) + 2 * ((row >> 2) & 1) + ((row >> 1) & 1), lane = 4 * ((row >> 3) & 1) + 2 * (row & 1) + par;
+                out[64 * m + 8 * vec + lane] = s[8 * i + d];
             }
     }
 }

@@ -46,19 +46,20 @@ public final class PackedLinear: @unchecked Sendable {
         // Fresh anonymous pages are zero (the padding must be) without a memset pass over GBs of
         // weights. Large tensors ask for 2 MiB pages (THP): fewer faults at load and TLB misses while
         // the kernels stream them, and a quicker unmap.
-        let huge = weightBytes >= 1 << 21
-        mappedBytes = huge ? weightBytes + (1 << 21) : weightBytes
+        // The AVX2 FP4 decoder also loads a step from one byte before it: `lead` bytes stay mapped there.
+        let huge = weightBytes >= 1 << 21, lead = 64
+        mappedBytes = (huge ? weightBytes + (1 << 21) : weightBytes) + lead
         let mapped = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let mapped, mapped != UnsafeMutableRawPointer(bitPattern: -1) else {
             preconditionFailure("cannot map \(weightBytes) bytes for packed weights (out of memory)")
         }
         mapping = mapped
         if huge {
-            let aligned = (Int(bitPattern: mapped) + (1 << 21) - 1) & ~((1 << 21) - 1)
+            let aligned = (Int(bitPattern: mapped) + lead + (1 << 21) - 1) & ~((1 << 21) - 1)
             weights = UnsafeMutableRawPointer(bitPattern: aligned)!
             _ = madvise(weights, weightBytes, 14 /* MADV_HUGEPAGE */)
         } else {
-            weights = mapped
+            weights = mapped + lead
         }
         self.scaleBytes = scaleBytes
         scales = scaleBytes > 0 ? UnsafeMutableRawPointer.allocate(byteCount: scaleBytes, alignment: 64) : nil
