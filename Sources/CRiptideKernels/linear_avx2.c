@@ -83,7 +83,44 @@ INLINE void panel_row(const int f, const rk_weights *w, const float *x, long p, 
 }
 typedef void (*row_fn)(const rk_weights *, const float *, long, float *);
 #define DEFR(F, NAME) static __attribute__((noinline)) void panel_row_##NAME(const rk_weights *w, const float *x, long p, float *o) { panel_row(F, w, x, p, o); }
-DEFR(RK_FP8, fp8) DEFR(RK_BF16, bf16)
+DEFR(RK_BF16, bf16)
+
+// FP8 at one row: fp8_words, so vector 4h + 2u + j holds, in lane d, slot 32h + 4d + t of the step with
+// t = 3 − u − 2j (input parity 1 − u), multiplied by a broadcast single input (the group's inputs ·
+// 2^60, staged in xg). The (row, parity) sums are computed as in every other path and put back in
+// the common lane order in out [64].
+static __attribute__((noinline)) void fp8_row(const rk_weights *w, const float *x, long p, float *out) {
+    const long pairs = w->kpad / 2;
+    const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * 64;
+    const __m256 up = x_up(RK_FP8);
+    __m256 sums[8];
+    for (int i = 0; i < 8; i++) sums[i] = _mm256_setzero_ps();
+    for (long g0 = 0; g0 < pairs; g0 += 64) {
+        float xg[128] __attribute__((aligned(32)));   // the group's inputs · 2^60
+        for (int j = 0; j < 16; j++) _mm256_store_ps(xg + 8 * j, _mm256_mul_ps(_mm256_loadu_ps(x + 2 * g0 + 8 * j), up));
+        __m256 acc[8];
+        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
+        for (long kp = g0; kp < g0 + 64; kp++) {
+            prefetch_step(pw + kp * 64, 64);
+            const __m256 x0 = _mm256_broadcast_ss(xg + 2 * (kp - g0)), x1 = _mm256_broadcast_ss(xg + 2 * (kp - g0) + 1);
+            for (int h = 0; h < 2; h++)
+                for (int u = 0; u < 2; u++) {
+                    __m256 v[2];
+                    fp8_words(pw + kp * 64 + 32 * h, u, v);
+                    for (int j = 0; j < 2; j++) acc[4 * h + 2 * u + j] = _mm256_fmadd_ps(v[j], u ? x0 : x1, acc[4 * h + 2 * u + j]);
+                }
+        }
+        const __m256 sc = _mm256_set1_ps(((const float *)w->scales)[(p / 4) * (w->kpad / 128) + g0 / 64]);
+        for (int i = 0; i < 8; i++) sums[i] = _mm256_fmadd_ps(_mm256_mul_ps(acc[i], decode_up(RK_FP8)), sc, sums[i]);
+    }
+    float s[64];
+    for (int i = 0; i < 8; i++) _mm256_storeu_ps(s + 8 * i, sums[i]);
+    for (int i = 0; i < 8; i++)   // back to lane_row's order: vector 2(row%16 / 4) + row/16, lane 2(row%4) + parity
+        for (int d = 0; d < 8; d++) {
+            const int slot = 32 * (i >> 2) + 4 * d + 3 - ((i >> 1) & 1) - 2 * (i & 1), row = rk_slot_row(slot), par = slot & 1;
+            out[8 * (2 * (row % 16 / 4) + row / 16) + 2 * (row % 4) + par] = s[8 * i + d];
+        }
+}
 
 // FP4 at one to three rows of a pass, where decoding is the limit: fp4_words, so vector 4u + j holds
 // in lane d row 2d + t/2 + 16(j%2) with t = 3 − u − 2(j/2), input parity 1 − u, and is multiplied by
@@ -155,7 +192,7 @@ static const fp4_rows_fn fp4_rows_of[4] = {0, fp4_rows_1, fp4_rows_2, fp4_rows_3
 // weights streamed from L1/L2 (2048×7168: M = 4 2.1–3.0 → 1.55–1.67 ms, M = 10 4.2–4.9 → 3.7,
 // M = 16 about even).
 #define RK_FP4_ROWS_MAX 16
-static const row_fn panel_rows_of[3] = {panel_row_fp8, 0, panel_row_bf16};   // by format; FP4 rows above
+static const row_fn panel_rows_of[3] = {fp8_row, 0, panel_row_bf16};   // by format; FP4 rows above
 
 // Two rows and more, chunk by chunk of RK_CHUNK_PAIRS input pairs: the rows' inputs are laid out
 // broadcast (xb [rows][pairs][8]: x[2kp], x[2kp+1] four times), since a broadcast load costs an FP
