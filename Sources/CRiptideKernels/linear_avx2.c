@@ -248,9 +248,9 @@ INLINE void chunk_tile(const int MT, const int NV, const float *dec, long n, lon
         tile_end(MT, NV, acc, acc_mem, sums, sc, v0, g, fp8, g < n / gp - 1 || last);
     }
 }
-typedef void (*chunk_fn)(const float *, long, long, const float *, int, const uint8_t *, long, float *, float *, const __m256 *, int, int, int);
-#define DEFC(MT, NV) static __attribute__((noinline)) void chunk_tile_##MT(const float *d, long n, long gp, const float *xb, \
-    int v0, const uint8_t *pf, long pl, float *am, float *s, const __m256 *sc, int f8, int fi, int la) { chunk_tile(MT, NV, d, n, gp, xb, v0, pf, pl, am, s, sc, f8, fi, la); }
+typedef void (*chunk_fn)(const float *, long, const float *, int, const uint8_t *, long, float *, float *, const __m256 *, int, int, int);
+#define DEFC(MT, NV) static __attribute__((noinline)) void chunk_tile_##MT(const float *d, long gp, const float *xb, \
+    int v0, const uint8_t *pf, long pl, float *am, float *s, const __m256 *sc, int f8, int fi, int la) { chunk_tile(MT, NV, d, RK_CHUNK_PAIRS, gp, xb, v0, pf, pl, am, s, sc, f8, fi, la); }
 DEFC(3, 4) DEFC(4, 2) DEFC(5, 2) DEFC(6, 2)   // tile_vectors(MT, 0); two tiles or more have at least 3 rows each
 static const chunk_fn chunk_tiles[7] = {0, 0, 0, chunk_tile_3, chunk_tile_4, chunk_tile_5, chunk_tile_6};
 
@@ -279,10 +279,10 @@ INLINE void direct_tile(const int MT, const int NV, const int f, const uint8_t *
         tile_end(MT, NV, acc, acc_mem, sums, sc, v0, g, f == RK_FP8, g < n / gp - 1 || last);
     }
 }
-typedef void (*direct_fn)(const uint8_t *, long, long, const float *, int, int, const uint8_t *, long, float *, float *, const __m256 *, int, int);
-#define DEFT(MT, F, NAME) static __attribute__((noinline)) void direct_tile_##NAME##_##MT(const uint8_t *pw, long n, long gp, \
+typedef void (*direct_fn)(const uint8_t *, long, const float *, int, int, const uint8_t *, long, float *, float *, const __m256 *, int, int);
+#define DEFT(MT, F, NAME) static __attribute__((noinline)) void direct_tile_##NAME##_##MT(const uint8_t *pw, long gp, \
     const float *xb, int v0, int fe, const uint8_t *pf, long pl, float *am, float *s, const __m256 *sc, int fi, int la) { \
-    direct_tile(MT, tile_vectors(MT, 1), F, pw, n, gp, xb, v0, fe, pf, pl, am, s, sc, fi, la); }
+    direct_tile(MT, tile_vectors(MT, 1), F, pw, RK_CHUNK_PAIRS, gp, xb, v0, fe, pf, pl, am, s, sc, fi, la); }
 #define DEFT_ALL(F, NAME) DEFT(1, F, NAME) DEFT(2, F, NAME) DEFT(3, F, NAME) DEFT(4, F, NAME) DEFT(5, F, NAME) DEFT(6, F, NAME)
 DEFT_ALL(RK_FP8, fp8) DEFT_ALL(RK_FP4, fp4) DEFT_ALL(RK_BF16, bf16)
 #define DIRECT_ROW(NAME) {0, direct_tile_##NAME##_1, direct_tile_##NAME##_2, direct_tile_##NAME##_3, direct_tile_##NAME##_4, direct_tile_##NAME##_5, direct_tile_##NAME##_6}
@@ -356,9 +356,9 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
                 for (int v0 = 0; v0 < 8; v0 += nv) {
                     const long c = call + v0 / nv, l0 = c * lines / calls, nl = (c + 1) * lines / calls - l0;
                     const uint8_t *pf = next[pi] ? next[pi] + 64 * l0 : chunk_at(w, p0 + pi, c0);
-                    if (direct) direct_tiles[f][mt](chunk_at(w, p0 + pi, c0), C, gp, xb, v0, c0 == 0 && t == 0 && v0 == 0,
+                    if (direct) direct_tiles[f][mt](chunk_at(w, p0 + pi, c0), gp, xb, v0, c0 == 0 && t == 0 && v0 == 0,
                                                     pf, nl, acc_mem + o, sums + o, sc[pi], first, last);
-                    else chunk_tiles[mt](dec + 64 * C * pi, C, gp, xb, v0, pf, nl, acc_mem + o, sums + o, sc[pi], f == RK_FP8, first, last);
+                    else chunk_tiles[mt](dec + 64 * C * pi, gp, xb, v0, pf, nl, acc_mem + o, sums + o, sc[pi], f == RK_FP8, first, last);
                 }
             }
             call += 8 / nv;
