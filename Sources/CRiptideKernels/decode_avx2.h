@@ -77,14 +77,18 @@ INLINE void decode_step(const int f, const uint8_t *b, __m256 v[8]) {
 // step's layout, input parity t%2 = 1 − u. 9 ops per 32 weights against the tables' 10 and
 // their shuffles: one row decodes a step in ~3.1 ns against ~4.1 on Zen 3 (one thread, from L2).
 // Inputs must be multiplied by 2^63 and lane sums by 2^63 before their scale (fp4_up).
-INLINE void fp4_words(const uint8_t *b, int u, __m256 v[4]) {
+INLINE void fp4_nibbles(const uint8_t *b, int u, int high, __m256 v[2]) {   // vectors j = high, high + 2
     const __m256i mask = _mm256_set1_epi32((int)0x81C00000);
     const __m256i L = _mm256_loadu_si256((const __m256i *)(b - u));
-    const __m256i hi = _mm256_srai_epi16(L, 6), lo = _mm256_srai_epi16(_mm256_slli_epi16(L, 4), 6);
-    v[0] = _mm256_castsi256_ps(_mm256_and_si256(lo, mask));
-    v[1] = _mm256_castsi256_ps(_mm256_and_si256(hi, mask));
-    v[2] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_slli_epi32(lo, 16), mask));
-    v[3] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_slli_epi32(hi, 16), mask));
+    const __m256i s = _mm256_srai_epi16(high ? L : _mm256_slli_epi16(L, 4), 6);
+    v[0] = _mm256_castsi256_ps(_mm256_and_si256(s, mask));
+    v[1] = _mm256_castsi256_ps(_mm256_and_si256(_mm256_slli_epi32(s, 16), mask));
+}
+INLINE void fp4_words(const uint8_t *b, int u, __m256 v[4]) {
+    __m256 lo[2], hi[2];
+    fp4_nibbles(b, u, 0, lo);
+    fp4_nibbles(b, u, 1, hi);
+    v[0] = lo[0], v[1] = hi[0], v[2] = lo[1], v[3] = hi[1];
 }
 #define RK_FP4_UP 0x1p63f
 

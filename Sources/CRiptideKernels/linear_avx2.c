@@ -156,11 +156,22 @@ INLINE void fp4_rows(const int MT, const rk_weights *w, const float *x, long xs,
             for (long kp = g0; kp < g0 + 16; kp++) {
                 if (u0 == 0) _mm_prefetch((const char *)pw + kp * 32 + 2048, _MM_HINT_T0);
                 for (int uu = 0; uu < NU; uu++) {
-                    __m256 v[4];
-                    fp4_words(pw + kp * 32, u0 + uu, v);
-                    for (int m = 0; m < MT; m++) {
-                        const __m256 xv = _mm256_broadcast_ss(xg[m] + 2 * (kp - g0) + 1 - (u0 + uu));
-                        for (int j = 0; j < 4; j++) acc[m][4 * uu + j] = _mm256_fmadd_ps(v[j], xv, acc[m][4 * uu + j]);
+                    const long xi = 2 * (kp - g0) + 1 - (u0 + uu);
+                    if (MT < 3) {
+                        __m256 v[4];
+                        fp4_words(pw + kp * 32, u0 + uu, v);
+                        for (int m = 0; m < MT; m++) {
+                            const __m256 xv = _mm256_broadcast_ss(xg[m] + xi);
+                            for (int j = 0; j < 4; j++) acc[m][4 * uu + j] = _mm256_fmadd_ps(v[j], xv, acc[m][4 * uu + j]);
+                        }
+                    } else for (int high = 0; high < 2; high++) {   // 12 sums: two vectors live at a time, or one spills
+                        __m256 v[2];
+                        fp4_nibbles(pw + kp * 32, u0 + uu, high, v);
+                        for (int m = 0; m < MT; m++) {
+                            __m256 xv;   // broadcast again for each half (volatile: kept, it would cost a register)
+                            __asm__ volatile("vbroadcastss %1, %0" : "=x"(xv) : "m"(xg[m][xi]));
+                            for (int j = 0; j < 2; j++) acc[m][high + 2 * j] = _mm256_fmadd_ps(v[j], xv, acc[m][high + 2 * j]);
+                        }
                     }
                 }
             }
@@ -385,8 +396,8 @@ void rk_linear_avx2(const rk_weights *w, const rk_activations *a, long p0, long 
         }
     } else if (w->format == RK_FP4 && M <= RK_FP4_ROWS_MAX) {        // buf: sums [M][64]
         for (long p = p0; p < p1; p++) {
-            for (long m0 = 0, r; m0 < M; m0 += r) {   // passes of 2 rows, the last of 3 (or 1) for odd M
-                r = M - m0 == 3 || M - m0 == 1 ? M - m0 : 2;
+            for (long m0 = 0, r; m0 < M; m0 += r) {   // passes of 3 rows, then of 2 for the last 4 or 2 (or 1)
+                r = M - m0 == 4 || M - m0 <= 2 ? (M - m0 == 1 ? 1 : 2) : 3;
                 fp4_rows_of[r](w, a->xf + m0 * K, K, p, buf + 64 * m0);
             }
             store_rows(w, a, p, 0, M, buf);
