@@ -97,12 +97,20 @@ func machineSummary() -> String {
         + "\(WorkerPool.shared.threads) threads, load average \(load)"
 }
 
-/// "model name" of the first CPU in /proc/cpuinfo.
+/// "model name" of the first CPU in /proc/cpuinfo, with its family and model numbers: a VM's name
+/// ("AMD EPYC") alone does not tell a Zen 3 (family 25 model 1) from a Zen 4 (25 / 17).
 func cpuModelName() -> String {
-    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-          let colon = line.firstIndex(of: ":") else { return "unknown CPU" }
-    return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown CPU" }
+    let lines = info.split(separator: "\n")
+    func field(_ key: String) -> String? {
+        // "model" must not match "model name": only blanks may stand between the key and its colon.
+        guard let line = lines.first(where: { $0.hasPrefix(key) && $0.dropFirst(key.count).drop(while: { $0 == " " || $0 == "\t" }).first == ":" }),
+              let colon = line.firstIndex(of: ":") else { return nil }
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    let name = field("model name") ?? "unknown CPU"
+    guard let family = field("cpu family"), let model = field("model") else { return name }
+    return "\(name) (family \(family) model \(model))"
 }
 
 func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
