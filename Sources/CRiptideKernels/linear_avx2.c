@@ -67,28 +67,36 @@ static void store_rows(const rk_weights *w, const rk_activations *a, long p, lon
 // M = 16 about even).
 #define RK_FP4_ROWS_MAX 16
 
-// Two rows and more, chunk by chunk of RK_CHUNK_PAIRS input pairs: the rows' inputs are laid out
-// broadcast (xb [rows][pairs][8]: x[2kp], x[2kp+1] four times), since a broadcast load costs an FP
-// slot on Zen 3 and plain loads are nearly free; register tiles of MT rows × NV vectors run FMAs
-// from them and from the weights, gp pairs (a scale group) at a time. From seven rows (FP8, FP4;
-// bf16 from 49) a chunk of each panel is first decoded once into fp32 (dec [4][pairs][2 vectors][8],
-// so that a tile of two vectors streams 4 KiB in order). acc [M][64] carries lane sums from chunk
-// to chunk of a group longer than a chunk (bf16's single group), sums [M][64] the scaled running
-// sums; sc [chunk groups][8] the chunk's scales.
+// Two rows and more, chunk by chunk of RK_CHUNK_PAIRS input pairs: register tiles of MT rows × NV
+// vectors run FMAs from the weights and each row's broadcast input pair (x[2kp], x[2kp+1] four
+// times), gp pairs (a scale group) at a time. From seven rows (FP8, FP4; bf16 from 49) a chunk of
+// each panel is first decoded once into fp32 (dec [4][pairs][2 vectors][8], so that a tile of two
+// vectors streams 4 KiB in order), and the tiles broadcast the inputs straight from the rows.
+// Tiles that decode in registers (direct_tile) read them laid out broadcast (xb [rows][pairs][8],
+// FP8's · 2^60 applied) instead. acc [M][64] carries lane sums from chunk to chunk
+// of a group longer than a chunk (bf16's single group), sums [M][64] the scaled running sums;
+// sc [chunk groups][8] the chunk's scales.
 
 // A tile's accumulators at the start of group g of a chunk: carried lane sums or zero.
 INLINE void tile_start(const int MT, const int NV, __m256 acc[6][4], const float *acc_mem, int v0, long g, int first) {
     for (int m = 0; m < MT; m++)
         for (int j = 0; j < NV; j++) acc[m][j] = g == 0 && !first ? _mm256_loadu_ps(acc_mem + 64 * m + 8 * (v0 + j)) : _mm256_setzero_ps();
 }
-// At the end of a group: lane sums scaled into the running sums, or carried to the next chunk.
+// How a group's lane sums join the running sums: scaled (by FMA), first multiplied by FP8's 2^60,
+// or added where the chunk was decoded with its scales folded in (decode_chunk): an add runs beside
+// the tile's FMAs on Zen 3, where an FMA would take one of their two pipes.
+enum { END_SCALE, END_UP_SCALE, END_ADD };
+
+// At the end of a group: lane sums into the running sums, or carried to the next chunk.
 INLINE void tile_end(const int MT, const int NV, __m256 acc[6][4], float *acc_mem, float *sums, const __m256 *sc, int v0,
-                     long g, int fp8, int ends) {
+                     long g, int how, int ends) {
     for (int m = 0; m < MT; m++)
         for (int j = 0; j < NV; j++) {
             float *s = sums + 64 * m + 8 * (v0 + j);
-            if (ends) _mm256_storeu_ps(s, _mm256_fmadd_ps(fp8 ? _mm256_mul_ps(acc[m][j], decode_up(RK_FP8)) : acc[m][j], sc[8 * g + v0 + j], _mm256_loadu_ps(s)));
-            else _mm256_storeu_ps(acc_mem + 64 * m + 8 * (v0 + j), acc[m][j]);
+            if (!ends) _mm256_storeu_ps(acc_mem + 64 * m + 8 * (v0 + j), acc[m][j]);
+            else if (how == END_ADD) _mm256_storeu_ps(s, _mm256_add_ps(acc[m][j], _mm256_loadu_ps(s)));
+            else _mm256_storeu_ps(s, _mm256_fmadd_ps(how == END_UP_SCALE ? _mm256_mul_ps(acc[m][j], decode_up(RK_FP8)) : acc[m][j],
+                                                     sc[8 * g + v0 + j], _mm256_loadu_ps(s)));
         }
 }
 
@@ -97,33 +105,41 @@ INLINE int tile_vectors(int mt, int direct) { return mt <= (direct ? 2 : 3) ? 4 
 
 #define RK_CHUNK_PAIRS 64   // 16 KiB decoded per panel: 1 FP8 group, 4 FP4 groups, 1/16 of a bf16 row of 4096
 
-// Lines [0, n) from pf (the next round's weights), n ≤ RK_CHUNK_PAIRS, prefetched evenly over a
-// chunk's steps: one prefetch a step (a line again until the next is due), with no branch that
-// would cost the tile its registers. Without it the bus idles while the rows multiply a chunk in L1.
+// Lines [0, n) from pf (the next round's weights), n ≤ RK_CHUNK_PAIRS / 2, prefetched evenly over a
+// chunk's steps: one prefetch every step or two (a line again until the next is due), with no branch
+// that would cost the tile its registers. Without it the bus idles while the rows multiply a chunk
+// in L1.
 INLINE void prefetch_ahead(const uint8_t *pf, unsigned long n, unsigned long kp) {
     _mm_prefetch((const char *)pf + (kp * n / RK_CHUNK_PAIRS) * 64, _MM_HINT_T0);
 }
 
-INLINE void chunk_tile(const int MT, const int NV, const float *dec, long n, long gp, const float *xb, int v0,
-                       const uint8_t *pf, long pf_lines, float *acc_mem, float *sums, const __m256 *sc, int fp8, int first, int last) {
+INLINE void chunk_tile(const int MT, const int NV, const float *dec, long n, long gp, const float *x, long xs, int v0,
+                       const uint8_t *pf, long pf_lines, float *acc_mem, float *sums, const __m256 *sc, int how, int first, int last) {
+    const double *xr[6];   // the rows' input pairs
+    for (int m = 0; m < MT; m++) xr[m] = (const double *)(x + m * xs);
+    const float *wp[4];    // the tile's vectors of each decoded step, 16 floats apart
+    for (int j = 0; j < NV; j++) wp[j] = dec + (v0 + j) / 2 * n * 16 + 8 * ((v0 + j) % 2);
+    for (int m = 0; m < MT; m++) _mm_prefetch((const char *)(sums + 64 * m + 8 * v0), _MM_HINT_T0);   // from L2
     for (long g = 0; g < n / gp; g++) {
         __m256 acc[6][4];
         tile_start(MT, NV, acc, acc_mem, v0, g, first);
-        for (long kp = g * gp; kp < (g + 1) * gp; kp++) {
+        for (long kp = g * gp; kp < (g + 1) * gp; kp += 2) {   // two steps a turn: fewer loop and prefetch ops
             prefetch_ahead(pf, pf_lines, kp);
-            __m256 wv[4];
-            for (int j = 0; j < NV; j++) wv[j] = _mm256_loadu_ps(dec + ((v0 + j) / 2 * n + kp) * 16 + 8 * ((v0 + j) % 2));
-            for (int m = 0; m < MT; m++) {
-                __m256 xv = _mm256_loadu_ps(xb + 8 * (m * n + kp));
-                for (int j = 0; j < NV; j++) acc[m][j] = _mm256_fmadd_ps(wv[j], xv, acc[m][j]);
+            for (int u = 0; u < 2; u++) {
+                __m256 wv[4];
+                for (int j = 0; j < NV; j++) wv[j] = _mm256_loadu_ps(wp[j] + 16 * (kp + u));
+                for (int m = 0; m < MT; m++) {
+                    __m256 xv = _mm256_castpd_ps(_mm256_broadcast_sd(xr[m] + kp + u));
+                    for (int j = 0; j < NV; j++) acc[m][j] = _mm256_fmadd_ps(wv[j], xv, acc[m][j]);
+                }
             }
         }
-        tile_end(MT, NV, acc, acc_mem, sums, sc, v0, g, fp8, g < n / gp - 1 || last);
+        tile_end(MT, NV, acc, acc_mem, sums, sc, v0, g, how, g < n / gp - 1 || last);
     }
 }
-typedef void (*chunk_fn)(const float *, long, const float *, int, const uint8_t *, long, float *, float *, const __m256 *, int, int, int);
-#define DEFC(MT, NV) static __attribute__((noinline)) void chunk_tile_##MT(const float *d, long gp, const float *xb, \
-    int v0, const uint8_t *pf, long pl, float *am, float *s, const __m256 *sc, int f8, int fi, int la) { chunk_tile(MT, NV, d, RK_CHUNK_PAIRS, gp, xb, v0, pf, pl, am, s, sc, f8, fi, la); }
+typedef void (*chunk_fn)(const float *, long, const float *, long, int, const uint8_t *, long, float *, float *, const __m256 *, int, int, int);
+#define DEFC(MT, NV) static __attribute__((noinline)) void chunk_tile_##MT(const float *d, long gp, const float *x, long xs, \
+    int v0, const uint8_t *pf, long pl, float *am, float *s, const __m256 *sc, int how, int fi, int la) { chunk_tile(MT, NV, d, RK_CHUNK_PAIRS, gp, x, xs, v0, pf, pl, am, s, sc, how, fi, la); }
 DEFC(3, 4) DEFC(4, 2) DEFC(5, 2) DEFC(6, 2)   // tile_vectors(MT, 0); two tiles or more have at least 3 rows each
 static const chunk_fn chunk_tiles[7] = {0, 0, 0, chunk_tile_3, chunk_tile_4, chunk_tile_5, chunk_tile_6};
 
@@ -149,7 +165,7 @@ INLINE void direct_tile(const int MT, const int NV, const int f, const uint8_t *
                 for (int j = 0; j < NV; j++) acc[m][j] = _mm256_fmadd_ps(wv[j], xv, acc[m][j]);
             }
         }
-        tile_end(MT, NV, acc, acc_mem, sums, sc, v0, g, f == RK_FP8, g < n / gp - 1 || last);
+        tile_end(MT, NV, acc, acc_mem, sums, sc, v0, g, f == RK_FP8 ? END_UP_SCALE : END_SCALE, g < n / gp - 1 || last);
     }
 }
 typedef void (*direct_fn)(const uint8_t *, long, const float *, int, int, const uint8_t *, long, float *, float *, const __m256 *, int, int);
@@ -161,23 +177,42 @@ DEFT_ALL(RK_FP8, fp8) DEFT_ALL(RK_FP4, fp4) DEFT_ALL(RK_BF16, bf16)
 #define DIRECT_ROW(NAME) {0, direct_tile_##NAME##_1, direct_tile_##NAME##_2, direct_tile_##NAME##_3, direct_tile_##NAME##_4, direct_tile_##NAME##_5, direct_tile_##NAME##_6}
 static const direct_fn direct_tiles[3][7] = {DIRECT_ROW(fp8), DIRECT_ROW(fp4), DIRECT_ROW(bf16)};   // [format][rows]
 
-// Pairs [0, RK_CHUNK_PAIRS) from pw into dec [4][RK_CHUNK_PAIRS][16].
-INLINE void decode_chunk(const int f, const uint8_t *pw, float *dec) {
+// Pairs [0, RK_CHUNK_PAIRS) from pw into dec [4][RK_CHUNK_PAIRS][16]: FP8 as value · 2^-60 (the
+// tiles multiply unscaled inputs, and lane sums by 2^60), FP4 as value, or value · scale where sc
+// (the chunk's scales, or NULL) is given. A scale 2^-63 … 2^63 folded in changes no bit: each product
+// and partial sum is the unfolded one times that power of two, and stays a normal float (inputs are
+// multiples of 2^-31: e4m3 with an activation scale of at least 2^-22).
+INLINE void decode_chunk(const int f, const uint8_t *pw, const __m256 *sc, float *dec) {
     const long step = rk_step_bytes(f);
     for (long kp = 0; kp < RK_CHUNK_PAIRS; kp++) {
         __m256 v[8];
         prefetch_step(pw + kp * step, step);
         decode_step(f, pw + kp * step, v);
+        if (f == RK_FP8) for (int i = 0; i < 8; i++) v[i] = _mm256_mul_ps(v[i], x_up(RK_FP8));
+        if (f == RK_FP4 && sc) for (int i = 0; i < 8; i++) v[i] = _mm256_mul_ps(v[i], sc[8 * (kp / 16) + i]);
         for (int i = 0; i < 8; i++) _mm256_storeu_ps(dec + (i / 2 * RK_CHUNK_PAIRS + kp) * 16 + 8 * (i % 2), v[i]);
     }
 }
-typedef void (*decode_fn)(const uint8_t *, float *);
-#define DEFD(F, NAME) static __attribute__((noinline)) void decode_chunk_##NAME(const uint8_t *pw, float *dec) { decode_chunk(F, pw, dec); }
+typedef void (*decode_fn)(const uint8_t *, const __m256 *, float *);
+#define DEFD(F, NAME) static __attribute__((noinline)) void decode_chunk_##NAME(const uint8_t *pw, const __m256 *sc, float *dec) { decode_chunk(F, pw, sc, dec); }
 DEFD(RK_FP8, fp8) DEFD(RK_FP4, fp4) DEFD(RK_BF16, bf16)
 static const decode_fn decode_chunks[3] = {decode_chunk_fp8, decode_chunk_fp4, decode_chunk_bf16};   // by format
 
-#define RK_BLOCK_PANELS 8   // panels whose chunks are decoded together, so that a row tile's xb serves them all
+#define RK_BLOCK_PANELS 8   // panels whose chunks are decoded together, so that a row tile's inputs serve them all
 #define RK_BLOCK_ROWS 96    // rows per block, which bounds acc and sums
+
+// Whether FP4 panel p's scales over the chunk from input pair c0 lie in 2^-63 … 2^63 (decode_chunk).
+INLINE int fp4_scales_foldable(const rk_weights *w, long p, long c0) {
+    const __m256i *e = (const __m256i *)((const uint8_t *)w->scales + (p * (w->kpad / 32) + c0 / 16) * 32);
+    __m256i lo = _mm256_loadu_si256(e), hi = lo;
+    for (int g = 1; g < RK_CHUNK_PAIRS / 16; g++) {
+        lo = _mm256_min_epu8(lo, _mm256_loadu_si256(e + g));
+        hi = _mm256_max_epu8(hi, _mm256_loadu_si256(e + g));
+    }
+    const __m256i ok = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_max_epu8(lo, _mm256_set1_epi8(64)), lo),
+                                        _mm256_cmpeq_epi8(_mm256_min_epu8(hi, _mm256_set1_epi8((char)190)), hi));
+    return _mm256_movemask_epi8(ok) == -1;
+}
 
 // The packed weights of panel p from input pair c0 on.
 INLINE const uint8_t *chunk_at(const rk_weights *w, long p, long c0) {
@@ -186,8 +221,8 @@ INLINE const uint8_t *chunk_at(const rk_weights *w, long p, long c0) {
 
 // Panels p0 .. p0+np−1 for rows m0 .. m0+mb−1, chunk by chunk over the inputs: the panels' chunks are
 // decoded once into dec [np][4][RK_CHUNK_PAIRS][16] and read by every row tile (or, see `direct`,
-// each tile decodes its quarters in registers); each tile's xb [6][pairs][8] serves all np panels.
-// acc and sums: [np][mb][64].
+// each tile decodes its quarters in registers, from the rows laid out in xb [6][pairs][8]); a tile's
+// inputs serve all np panels. acc and sums: [np][mb][64].
 static void block_rows(const rk_weights *w, const rk_activations *a, long p0, long np, long m0, long mb,
                        float *dec, float *xb, float *acc_mem, float *sums) {
     const int f = w->format;
@@ -204,13 +239,15 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
         calls += 8 / nvs[t];
     }
     __m256 sc[RK_BLOCK_PANELS][8 * (RK_CHUNK_PAIRS / 16)];
+    int fold[RK_BLOCK_PANELS];   // per panel: its chunk was decoded with the scales folded in
     memset(sums, 0, sizeof(float) * 64 * (size_t)(np * mb));
     for (long c0 = 0; c0 < pairs; c0 += C) {
         const int first = c0 % G == 0, last = (c0 + C) % G == 0;
         const uint8_t *next[RK_BLOCK_PANELS];   // each panel's next chunk, or the next block's panel: the calls share its lines
         for (long pi = 0; pi < np; pi++) {
-            if (!direct) decode_chunks[f](chunk_at(w, p0 + pi, c0), dec + 64 * C * pi);
             for (long g = 0; g < C / gp; g++) if (g < C / gp - 1 || last) group_scales(w, p0 + pi, (c0 + g * gp) / G, sc[pi] + 8 * g);
+            fold[pi] = !direct && f == RK_FP4 && fp4_scales_foldable(w, p0 + pi, c0);
+            if (!direct) decode_chunks[f](chunk_at(w, p0 + pi, c0), fold[pi] ? sc[pi] : NULL, dec + 64 * C * pi);
             next[pi] = c0 + C < pairs ? chunk_at(w, p0 + pi, c0 + C) : p0 + np + pi < panels ? chunk_at(w, p0 + np + pi, 0) : NULL;
         }
         for (long t = 0, r = 0, call = 0; t < tiles; r += mts[t++]) {
@@ -219,7 +256,7 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
             const long nr = t + 1 < tiles ? r + mt : 0, nc = t + 1 < tiles ? c0 : c0 + C, nmt = mts[t + 1 < tiles ? t + 1 : 0];
             for (long m = nr; m < nr + nmt && nc < pairs; m++)
                 for (long kp = 0; kp < C; kp += 8) _mm_prefetch((const char *)(a->xf + (m0 + m) * w->kpad + 2 * (nc + kp)), _MM_HINT_T0);
-            for (int m = 0; m < mt; m++) {
+            for (int m = 0; m < mt && direct; m++) {
                 const double *xr = (const double *)(a->xf + (m0 + r + m) * w->kpad + 2 * c0);
                 for (long kp = 0; kp < C; kp++)
                     _mm256_storeu_ps(xb + 8 * (m * C + kp), _mm256_mul_ps(_mm256_castpd_ps(_mm256_broadcast_sd(xr + kp)), x_up(f)));
@@ -231,7 +268,8 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
                     const uint8_t *pf = next[pi] ? next[pi] + 64 * l0 : chunk_at(w, p0 + pi, c0);
                     if (direct) direct_tiles[f][mt](chunk_at(w, p0 + pi, c0), gp, xb, v0, c0 == 0 && t == 0 && v0 == 0,
                                                     pf, nl, acc_mem + o, sums + o, sc[pi], first, last);
-                    else chunk_tiles[mt](dec + 64 * C * pi, gp, xb, v0, pf, nl, acc_mem + o, sums + o, sc[pi], f == RK_FP8, first, last);
+                    else chunk_tiles[mt](dec + 64 * C * pi, gp, a->xf + (m0 + r) * w->kpad + 2 * c0, w->kpad, v0, pf, nl, acc_mem + o, sums + o, sc[pi],
+                                                 fold[pi] ? END_ADD : f == RK_FP8 ? END_UP_SCALE : END_SCALE, first, last);
                 }
             }
             call += 8 / nv;
