@@ -238,6 +238,8 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
         nvs[t] = tile_vectors(mts[t], direct);
         calls += 8 / nvs[t];
     }
+    long first_line[RK_BLOCK_ROWS / 3 * 4 + 1];   // per call (tile, vectors): the first of its share of the prefetch lines
+    for (int c = 0; c <= calls; c++) first_line[c] = c * lines / calls;
     __m256 sc[RK_BLOCK_PANELS][8 * (RK_CHUNK_PAIRS / 16)];
     int fold[RK_BLOCK_PANELS];   // per panel: its chunk was decoded with the scales folded in
     memset(sums, 0, sizeof(float) * 64 * (size_t)(np * mb));
@@ -263,8 +265,8 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
             }
             for (long pi = 0; pi < np; pi++) {
                 long o = 64 * (pi * mb + r);
-                for (int v0 = 0; v0 < 8; v0 += nv) {
-                    const long c = call + v0 / nv, l0 = c * lines / calls, nl = (c + 1) * lines / calls - l0;
+                for (long v0 = 0, c = call; v0 < 8; v0 += nv, c++) {
+                    const long l0 = first_line[c], nl = first_line[c + 1] - l0;
                     const uint8_t *pf = next[pi] ? next[pi] + 64 * l0 : chunk_at(w, p0 + pi, c0);
                     if (direct) direct_tiles[f][mt](chunk_at(w, p0 + pi, c0), gp, xb, v0, c0 == 0 && t == 0 && v0 == 0,
                                                     pf, nl, acc_mem + o, sums + o, sc[pi], first, last);
