@@ -83,14 +83,23 @@ INLINE void fp4_rows(const int MT, const rk_weights *w, const float *x, long xs,
         float xg[3][32] __attribute__((aligned(32)));   // the group's inputs · 2^63
         for (int m = 0; m < MT; m++)
             for (int j = 0; j < 4; j++) _mm256_store_ps(xg[m] + 8 * j, _mm256_mul_ps(_mm256_loadu_ps(x + m * xs + 2 * g0 + 8 * j), up));
-        __m256 sc[4];   // sc[2a + c]: the scales of rows 2d + a + 16c, from bytes a, a + 2, … of half c
+        // sc[2a + c]: the scales of rows 2d + a + 16c, from bytes a, a + 2, … of half c. Where every
+        // byte of the group is at most 191, the 2^63 comes with them (2^(e − 64), a normal float), so
+        // a lane sum needs one FMA, not a multiply on the FMA pipes first: the same product, so the
+        // same bits.
+        const __m128i half[2] = {_mm_loadu_si128((const __m128i *)(sp + (g0 / 16) * 32)), _mm_loadu_si128((const __m128i *)(sp + (g0 / 16) * 32 + 16))};
+        const __m128i top = _mm_set1_epi8((char)191);
+        const int up_in_scale = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(_mm_max_epu8(half[0], half[1]), top), top)) == 0xFFFF;
+        __m256 sc[4];
         for (int c = 0; c < 2; c++) {
-            const __m256i bytes = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(sp + (g0 / 16) * 32 + 16 * c)));
+            const __m256i bytes = _mm256_broadcastsi128_si256(half[c]);
             for (int a = 0; a < 2; a++) {
                 const char z = (char)0x80;
                 const __m256i idx = _mm256_setr_epi8(a, z, z, z, a + 2, z, z, z, a + 4, z, z, z, a + 6, z, z, z,
                                                      a + 8, z, z, z, a + 10, z, z, z, a + 12, z, z, z, a + 14, z, z, z);
-                sc[2 * a + c] = e8m0_values(_mm256_shuffle_epi8(bytes, idx));
+                const __m256i e = _mm256_shuffle_epi8(bytes, idx);
+                sc[2 * a + c] = up_in_scale ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(63)), 23))
+                                            : e8m0_values(e);
             }
         }
         for (int u0 = 0; u0 < 2; u0 += NU) {
@@ -122,7 +131,8 @@ INLINE void fp4_rows(const int MT, const rk_weights *w, const float *x, long xs,
                 for (int j = 0; j < 4; j++) {
                     const int i = 4 * (u0 + uu) + j;
                     for (int m = 0; m < MT; m++)
-                        sums[m][i] = _mm256_fmadd_ps(_mm256_mul_ps(acc[m][4 * uu + j], up), sc[2 * (j < 2) + (j & 1)], sums[m][i]);
+                        sums[m][i] = _mm256_fmadd_ps(up_in_scale ? acc[m][4 * uu + j] : _mm256_mul_ps(acc[m][4 * uu + j], up),
+                                                     sc[2 * (j < 2) + (j & 1)], sums[m][i]);
                 }
         }
     }
