@@ -5,28 +5,21 @@
 // computed in the order every other path computes it (batch invariance).
 #include "decode_avx2.h"
 
-// One activation row (decode): the whole panel in one pass, decoded in registers.
-INLINE void panel_row(const int f, const rk_weights *w, const float *x, long p, float *out) {
-    const long step = rk_step_bytes(f), pairs = w->kpad / 2, G = group_pairs(w);
+// BF16 at one row: the whole panel in one pass, decoded in registers. bf16 has no scales and one
+// group, so the lane sums are the running sums.
+static __attribute__((noinline)) void bf16_row(const rk_weights *w, const float *x, long p, float *out) {
+    const long pairs = w->kpad / 2, step = rk_step_bytes(RK_BF16);
     const uint8_t *pw = (const uint8_t *)w->weights + p * pairs * step;
-    __m256 sums[8], sc[8];
-    for (int i = 0; i < 8; i++) sums[i] = _mm256_setzero_ps();
-    for (long g0 = 0; g0 < pairs; g0 += G) {
-        __m256 acc[8];
-        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
-        for (long kp = g0; kp < g0 + G; kp++) {
-            prefetch_step(pw + kp * step, step);
-            __m256 xv = _mm256_mul_ps(_mm256_castpd_ps(_mm256_broadcast_sd((const double *)(x + 2 * kp))), x_up(f)), v[8];
-            decode_step(f, pw + kp * step, v);
-            for (int i = 0; i < 8; i++) acc[i] = _mm256_fmadd_ps(v[i], xv, acc[i]);
-        }
-        group_scales(w, p, g0 / G, sc);
-        for (int i = 0; i < 8; i++) sums[i] = _mm256_fmadd_ps(_mm256_mul_ps(acc[i], decode_up(f)), sc[i], sums[i]);
+    __m256 acc[8];
+    for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_ps();
+    for (long kp = 0; kp < pairs; kp++) {
+        prefetch_step(pw + kp * step, step);
+        __m256 xv = _mm256_castpd_ps(_mm256_broadcast_sd((const double *)(x + 2 * kp))), v[8];
+        decode_step(RK_BF16, pw + kp * step, v);
+        for (int i = 0; i < 8; i++) acc[i] = _mm256_fmadd_ps(v[i], xv, acc[i]);
     }
-    for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + 8 * i, sums[i]);
+    for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + 8 * i, acc[i]);
 }
-#define DEFR(F, NAME) static __attribute__((noinline)) void panel_row_##NAME(const rk_weights *w, const float *x, long p, float *o) { panel_row(F, w, x, p, o); }
-DEFR(RK_BF16, bf16)
 
 // FP8 at one row: fp8_words, so vector 4h + 2u + j holds, in lane d, slot 32h + 4d + t of the step with
 // t = 3 − u − 2j (input parity 1 − u), multiplied by a broadcast single input (the group's inputs ·
@@ -152,7 +145,7 @@ DEF4(1) DEF4(2) DEF4(3)
 
 void rk_avx2_one_row(const rk_weights *w, const float *x, long p, float *out) {
     if (w->format == RK_FP8) fp8_row(w, x, p, out);
-    else panel_row_bf16(w, x, p, out);
+    else bf16_row(w, x, p, out);
 }
 
 void rk_avx2_fp4_rows(const rk_weights *w, const float *x, long xs, long rows, long p, float *out) {
