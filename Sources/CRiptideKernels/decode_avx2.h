@@ -142,9 +142,10 @@ INLINE void prefetch_step(const uint8_t *b, long step) {
     for (long o = 0; o < step; o += 64) _mm_prefetch((const char *)b + o + 2048, _MM_HINT_T0);
 }
 
-// rows_avx2.c: lane sums [64] (one row, FP8 or bf16) or [rows][64] (FP4, 1–3 rows) of panel p, in
+// rows_avx2.c: lane sums [64] (one row, bf16) or [rows][64] (FP8, FP4: 1–3 rows) of panel p, in
 // lane_row's order; x holds the rows' inputs, xs apart.
-void rk_avx2_one_row(const rk_weights *w, const float *x, long p, float *out);
+void rk_avx2_bf16_row(const rk_weights *w, const float *x, long p, float *out);
+void rk_avx2_fp8_rows(const rk_weights *w, const float *x, long xs, long rows, long p, float *out);
 void rk_avx2_fp4_rows(const rk_weights *w, const float *x, long xs, long rows, long p, float *out);
 
 #endif

@@ -1,6 +1,6 @@
 // AVX2/FMA linear path and the panel driver. Quantized and bf16 weights are decoded exactly and
-// multiplied in fp32 by FMA: for one activation row (FP4: up to 16, in passes of 3 rows) straight
-// from registers, for more rows chunk by chunk, either decoded in registers by each row tile (one
+// multiplied in fp32 by FMA: for few activation rows (bf16 one; FP8 up to 32 and FP4 up to 16, in
+// passes of up to 6 rows) straight from registers, for more rows chunk by chunk, either decoded in registers by each row tile (one
 // tile, or bf16) or decoded once into L1 for several tiles to read (decoding must not be repeated
 // per tile where it costs more than the FMAs it feeds). fp32 weights run the FMA tiles over
 // [inputs][32 rows] segments.
@@ -61,11 +61,13 @@ static void store_rows(const rk_weights *w, const rk_activations *a, long p, lon
             }
 }
 
-// Up to 16 rows, FP4 runs these in passes of 3 rows (2 for the last 4 or 2) over each panel, the
-// later passes reading it from L2: re-decoding costs less there than the chunk path's decoded fp32
-// weights streamed from L1/L2 (2048×7168: M = 4 2.1–3.0 → 1.55–1.67 ms, M = 10 4.2–4.9 → 3.7,
-// M = 16 about even).
+// Up to these rows, FP8 and FP4 run passes of up to 6 rows (rows_avx2.c) over each panel, the later
+// passes reading it from L2: re-decoding costs less there than the chunk path's decoded fp32 weights
+// streamed from L1/L2. One thread, 256×7168 in cache, FP8 chunk or direct tiles → passes: M = 2
+// 45 → 61% of the FMA peak, M = 6 53–70 → 82%, M = 16 71 → 80%, M = 32 76 → 79%, M = 96 even; FP4
+// (passes of 3 → of up to 6): M = 4 57 → 68%, M = 12 62 → 71%, M = 24 even with the chunk path.
 #define RK_FP4_ROWS_MAX 16
+#define RK_FP8_ROWS_MAX 32
 
 // Two rows and more, chunk by chunk of RK_CHUNK_PAIRS input pairs: register tiles of MT rows × NV
 // vectors run FMAs from the weights and each row's broadcast input pair (x[2kp], x[2kp+1] four
@@ -143,7 +145,7 @@ typedef void (*chunk_fn)(const float *, long, const float *, long, int, const ui
 DEFC(3, 4) DEFC(4, 2) DEFC(5, 2) DEFC(6, 2)   // tile_vectors(MT, 0); two tiles or more have at least 3 rows each
 static const chunk_fn chunk_tiles[7] = {0, 0, 0, chunk_tile_3, chunk_tile_4, chunk_tile_5, chunk_tile_6};
 
-// One tile (2–6 rows, or the last rows of a long M; FP4 only the latter), or bf16 up to 48 rows: decoding a chunk into
+// One tile (the last 1–6 rows of a long M), or bf16 up to 48 rows: decoding a chunk into
 // memory would cost more than it saves, so each tile decodes its quarter (NV = 2) or half panel
 // (NV = 4, for ≤ 2 rows: 8 accumulators hide the FMA latency) in registers straight from the packed
 // chunk pw, which stays in L1 for the other passes and tiles; the FMAs and their order are
@@ -228,7 +230,7 @@ static void block_rows(const rk_weights *w, const rk_activations *a, long p0, lo
     const int f = w->format;
     const long pairs = w->kpad / 2, G = group_pairs(w), C = RK_CHUNK_PAIRS, gp = G < C ? G : C;
     const long tiles = (mb + 5) / 6;   // balanced: 8 rows → 4 + 4
-    // Decode in registers where no other tile would reuse a decoded chunk (2–6 rows), and for bf16,
+    // Decode in registers where no other tile would reuse a decoded chunk (one tile), and for bf16,
     // whose decoding is one unpack a vector, up to 48 rows (8 tiles).
     const int direct = tiles == 1 || (f == RK_BF16 && mb <= 48);
     const long panels = (w->n + 31) / 32, lines = C * rk_step_bytes(f) / 64;
@@ -296,17 +298,18 @@ void rk_linear_avx2(const rk_weights *w, const rk_activations *a, long p0, long 
             }
             rk_store_panel(w, a, p, tot);
         }
-    } else if (w->format == RK_FP4 && M <= RK_FP4_ROWS_MAX) {        // buf: sums [M][64]
+    } else if ((w->format == RK_FP4 && M <= RK_FP4_ROWS_MAX) || (w->format == RK_FP8 && M <= RK_FP8_ROWS_MAX)) {   // buf: sums [M][64]
+        void (*rows_pass)(const rk_weights *, const float *, long, long, long, float *) = w->format == RK_FP4 ? rk_avx2_fp4_rows : rk_avx2_fp8_rows;
         for (long p = p0; p < p1; p++) {
-            for (long m0 = 0, r; m0 < M; m0 += r) {   // passes of 3 rows, then of 2 for the last 4 or 2 (or 1)
-                r = M - m0 == 4 || M - m0 <= 2 ? (M - m0 == 1 ? 1 : 2) : 3;
-                rk_avx2_fp4_rows(w, a->xf + m0 * K, K, r, p, buf + 64 * m0);
+            for (long m0 = 0, r; m0 < M; m0 += r) {
+                r = (M - m0 + (M - m0 + 5) / 6 - 1) / ((M - m0 + 5) / 6);   // passes of up to 6 rows, balanced
+                rows_pass(w, a->xf + m0 * K, K, r, p, buf + 64 * m0);
             }
             store_rows(w, a, p, 0, M, buf);
         }
-    } else if (M == 1) {                                             // buf: sums [64]
+    } else if (M == 1) {                                             // bf16; buf: sums [64]
         for (long p = p0; p < p1; p++) {
-            rk_avx2_one_row(w, a->xf, p, buf);
+            rk_avx2_bf16_row(w, a->xf, p, buf);
             store_rows(w, a, p, 0, 1, buf);
         }
     } else {                                                         // buf: dec, xb, then acc and sums [panels][rows][64]
