@@ -1,10 +1,16 @@
 import Foundation
 @testable import RiptideCheckpoint
 
+/// This test process's directory for files, removed when the process exits (tests make dozens).
+func testProcessDirectory() -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("riptide-tests-\(getpid())")
+}
+private let removeAtExit: Void = { atexit { try? FileManager.default.removeItem(at: testProcessDirectory()) } }()
+
 /// A fresh temporary directory per test.
 func temporaryDirectory(_ tag: String = #function) -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("riptide-tests-\(tag.filter(\.isLetter))-\(UUID().uuidString)")
+    removeAtExit
+    let url = testProcessDirectory().appendingPathComponent("\(tag.filter(\.isLetter))-\(UUID().uuidString)")
     try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }

@@ -3,9 +3,18 @@ import Testing
 import RiptideCheckpoint
 @testable import RiptideModel
 
+/// A fresh directory for a test checkpoint, under one per test process that is removed when the process exits.
+func temporaryCheckpointDirectory(_ kind: String) -> URL {
+    removeAtExit
+    return FileManager.default.temporaryDirectory.appendingPathComponent("riptide-tests-\(getpid())/\(kind)-\(UUID().uuidString)")
+}
+private let removeAtExit: Void = {
+    atexit { try? FileManager.default.removeItem(at: FileManager.default.temporaryDirectory.appendingPathComponent("riptide-tests-\(getpid())")) }
+}()
+
 /// Writes a sharded checkpoint with every tensor `config` implies (zero-filled) and returns its directory.
 func writeZeroCheckpoint(_ config: ModelConfig, maxShardBytes: Int, skipping: Set<String> = []) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riptide-report-\(UUID().uuidString)")
+    let dir = temporaryCheckpointDirectory("report")
     let specs = config.expectedTensors.filter { !skipping.contains($0.name) }
     try SafetensorsWriter.writeSharded(specs, to: dir, maxShardBytes: maxShardBytes) { [UInt8](repeating: 0, count: $0.byteCount) }
     return dir
@@ -44,7 +53,7 @@ func writeZeroCheckpoint(_ config: ModelConfig, maxShardBytes: Int, skipping: Se
 
 /// Writes synthetic weights for `config`, leaving out `skipping` and letting `override` replace bytes.
 func writeSyntheticCheckpoint(_ config: ModelConfig, skipping: Set<String> = [], override: (TensorSpec, [UInt8]) -> [UInt8] = { $1 }) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riptide-load-\(UUID().uuidString)")
+    let dir = temporaryCheckpointDirectory("load")
     let weights = SyntheticWeights(config: config, seed: 3)
     let specs = config.expectedTensors.filter { !skipping.contains($0.name) }
     try SafetensorsWriter.writeSharded(specs, to: dir, maxShardBytes: 1 << 22) { override($0, weights.bytes(for: $0)) }

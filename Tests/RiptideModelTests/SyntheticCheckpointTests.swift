@@ -7,7 +7,7 @@ import RiptideKernels
 @Test func syntheticCheckpointHasTheOfficialLayoutAndFormats() throws {
     var config = ModelPreset.tiny.config()
     config.vocabSize = 512
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riptide-synth-\(UUID().uuidString)")
+    let dir = temporaryCheckpointDirectory("synth")
     let weights = SyntheticWeights(config: config, seed: 7)
     try SafetensorsWriter.writeSharded(config.expectedTensors, to: dir, maxShardBytes: 1 << 20, produce: weights.bytes)
     let checkpoint = try Checkpoint(directory: dir)
