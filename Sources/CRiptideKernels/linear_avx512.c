@@ -78,8 +78,10 @@ static inline __attribute__((always_inline)) T512 void decode(int wf, const luts
         hi = _mm512_permutex2var_epi8(L->hi8[0], b, L->hi8[1]);
         hi = _mm512_ternarylogic_epi32(hi, b, _mm512_set1_epi8((char)0x80), 0xF8);  // hi | (b & 0x80)
     } else if (wf == RK_FP4 || wf == RK_FP4S) {
-        __m512i v = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)p));   // byte j → word j
-        *w0 = _mm512_permutexvar_epi16(_mm512_and_si512(v, _mm512_set1_epi16(15)), L->t4);
+        // byte j → word j. vpermw reads an index's low 5 bits and the table holds the 16 codes twice,
+        // so the high nibble in bits 4-7 needs no mask (one op fewer a step: FP4 M = 1 +5% from L2).
+        __m512i v = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)p));
+        *w0 = _mm512_permutexvar_epi16(v, L->t4);
         *w1 = _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 4), L->t4);
         if (wf == RK_FP4S) {   // ±0 stays zero; every other value gains its row's exponent offset
             *w0 = _mm512_mask_add_epi16(*w0, _mm512_test_epi16_mask(*w0, _mm512_set1_epi16(0x7FFF)), *w0, L->d0);

@@ -64,10 +64,14 @@ struct StepBounds: Encodable {
     var decode: [Bound]
     /// `batch` holds the prompt's tokens.
     var prefill: Bound
+    /// The shapes behind the bounds, and the state a decode row reads at `context`.
+    var cost: StepCost
+    var stateBytesPerSequence: Int
 
     init(config c: ModelConfig, roofline r: Roofline, batches: [Int], prompt: Int, context: Int) {
         let cost = StepCost(config: c), state = SequenceState.bytes(config: c, tokens: context, mtp: false)
         roofline = r
+        (self.cost, stateBytesPerSequence) = (cost, state)
         readGBps = r.readGBpsAllBest
         peakGflops = r.bf16DotGflopsAll ?? r.fmaGflopsAll
         let (bw, peak) = (readGBps, peakGflops)

@@ -3,13 +3,17 @@ import RiptideModel
 
 /// What a decode step must read and multiply, from the checkpoint's tensor shapes: bytes of the
 /// dense weights, the head and each layer's routed expert, and their multiply-adds per row.
-struct StepCost {
+/// Encoded into `roofline --json`, so the sweep can bound steps of any mix of decodes and prompt rows.
+struct StepCost: Encodable {
     var dense = 0, head = 0, embedRow = 0
     var denseMACs = 0, headMACs = 0
     /// Per main layer: bytes of one routed expert, and the multiply-adds of the k a token uses.
     var expert: [Int], expertMACs: [Int]
+    /// n routed experts, k of them per token.
+    var routedExperts: Int, activatedExperts: Int
 
     init(config c: ModelConfig) {
+        (routedExperts, activatedExperts) = (c.nRoutedExperts, c.nActivatedExperts)
         expert = [Int](repeating: 0, count: c.nLayers)
         expertMACs = expert
         for spec in c.expectedTensors where !spec.name.hasPrefix("mtp.") && spec.name != "embed.weight" && !spec.name.hasSuffix("tid2eid") {

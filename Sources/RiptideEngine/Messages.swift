@@ -147,6 +147,17 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct StepSeconds: Sendable {
     public var attention = 0.0, moe = 0.0, head = 0.0, forwardOther = 0.0, sampling = 0.0, scheduler = 0.0
     public var rows = 0
+    /// Steps whose rows are all single-token decodes, and steps that also compute prompt tokens:
+    /// a decode step's time against its own bound is the decode-step efficiency, which the mean
+    /// inter-token latency would blur with the prompt chunks that share some steps.
+    public var decodeOnly = StepKindTotals(), withPrompt = StepKindTotals()
+    public init() {}
+}
+
+/// Totals over the steps of one kind: their count, wall seconds (scheduling, forward and sampling),
+/// single-token decode rows, and prompt tokens.
+public struct StepKindTotals: Sendable {
+    public var steps = 0, seconds = 0.0, decodeRows = 0, promptRows = 0
     public init() {}
 }
 

@@ -48,6 +48,16 @@ extension Scheduler {
         counters.stepSeconds.sampling += sampling
         counters.stepSeconds.scheduler += (t1 - t0) + (t3 - t2 - sampling)
         counters.stepSeconds.rows += work.reduce(0) { $0 + $1.1 }
+        // A decode row computes one generated token (`computed` already counts it).
+        let decodes = work.filter { $0.1 == 1 && $0.0.computed > $0.0.promptCount }.count
+        let promptRows = work.reduce(0) { $0 + $1.1 } - decodes
+        func add(_ totals: inout StepKindTotals) {
+            totals.steps += 1
+            totals.seconds += t3 - t0
+            totals.decodeRows += decodes
+            totals.promptRows += promptRows
+        }
+        if promptRows == 0 { add(&counters.stepSeconds.decodeOnly) } else { add(&counters.stepSeconds.withPrompt) }
         if config.recordSteps {
             let layers = trace.routedExperts.prefix(model.config.nLayers)
             profile.records.append(StepRecord(rows: work.reduce(0) { $0 + $1.1 }, decodes: work.filter { $0.1 == 1 }.count,

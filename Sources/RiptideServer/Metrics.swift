@@ -38,6 +38,10 @@ final class ServerMetrics: Sendable {
     private let steps: Meter, stepRows: Meter
     private static let stepParts = ["attention", "moe", "head", "forward_other", "sampling", "scheduler"]
     private let stepSeconds: [Meter]  // one per stepParts entry
+    // Per step kind ("decode": single-token decodes only; "prompt": with prompt tokens): steps,
+    // seconds, decode rows and prompt rows, totals since start.
+    private static let stepKinds = ["decode", "prompt"]
+    private let kindSteps: [Meter], kindSeconds: [Meter], kindDecodeRows: [Meter], kindPromptRows: [Meter]
 
     private struct Scrape {
         var retractions = 0
@@ -87,6 +91,13 @@ final class ServerMetrics: Sendable {
         steps = gauge("riptide:steps")
         stepRows = gauge("riptide:step_rows")
         stepSeconds = Self.stepParts.map { Meter(label: "riptide:step_seconds", dimensions: labels + [("part", $0)], factory: factory) }
+        func byKind(_ name: String) -> [Meter] {
+            Self.stepKinds.map { Meter(label: name, dimensions: labels + [("kind", $0)], factory: factory) }
+        }
+        kindSteps = byKind("riptide:steps_by_kind")
+        kindSeconds = byKind("riptide:step_seconds_by_kind")
+        kindDecodeRows = byKind("riptide:decode_rows_by_kind")
+        kindPromptRows = byKind("riptide:prompt_rows_by_kind")
     }
 
     /// One engine request finished (`.completed`).
@@ -133,6 +144,12 @@ final class ServerMetrics: Sendable {
         stepRows.set(stats.stepSeconds.rows)
         let t = stats.stepSeconds
         for (meter, value) in zip(stepSeconds, [t.attention, t.moe, t.head, t.forwardOther, t.sampling, t.scheduler]) { meter.set(value) }
+        for (i, kind) in [t.decodeOnly, t.withPrompt].enumerated() {
+            kindSteps[i].set(kind.steps)
+            kindSeconds[i].set(kind.seconds)
+            kindDecodeRows[i].set(kind.decodeRows)
+            kindPromptRows[i].set(kind.promptRows)
+        }
         return registry.emitToString()
     }
 }

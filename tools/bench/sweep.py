@@ -14,7 +14,10 @@
    --model` (read bandwidth and product peak measured then, the step's bounds from the model's shapes).
 3. Decode efficiency = the step's bound at batch = conc over the median inter-token latency; prefill
    efficiency at conc 1 = the bound of a prompt of the point's mean length over the median TTFT.
-   Riptide's per-step profile comes from its `riptide:` counters in /metrics, before and after each point.
+   Riptide's per-step profile comes from its `riptide:` counters in /metrics, before and after each point;
+   they also time its decode-only steps apart from the steps that carry prompt chunks, so its
+   decode-step efficiency is also taken per step: the bound of a decode-only step of the mean batch
+   over their mean time (and the same for the prompt steps, bounded by their mean mix).
 4. Multi-turn: `--chats` chats of `--turns` turns against both servers with their prefix caches on.
 5. Every row goes to WORK/history.sqlite; WORK/report.html holds both frontiers, the iso table, the
    points with their efficiency, the profile and the TTFT by turn; WORK/summary.md the same tables.
@@ -94,7 +97,8 @@ def riptide_counters(port):
         m = re.match(r'^(riptide:[a-z_]+)(\{[^}]*\})?\s+(\S+)$', line)  # gauges holding totals since start
         if m:
             labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
-            key = m.group(1) + (f"[{labels['part']}]" if "part" in labels else "")
+            part = labels.get("part") or labels.get("kind")
+            key = m.group(1) + (f"[{part}]" if part else "")
             out[key] = float(m.group(3))
     return out
 

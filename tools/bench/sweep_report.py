@@ -12,6 +12,38 @@ PARTS = [("attention", "attention"), ("moe", "MoE"), ("head", "head"), ("forward
 COLORS = {"riptide": "#1f77b4", "llama-server": "#d62728"}
 
 
+def step_bound(roof, decode_rows, prompt_rows):
+    """Seconds a step of `decode_rows` decodes and `prompt_rows` prompt tokens (means may be fractional)
+    needs at least: its unique bytes (dense weights, head, the expected union of routed experts over
+    all its rows, the decodes' state) over the read bandwidth, or its weight FLOPs (the head for the
+    decodes only) over the product peak, whichever is larger."""
+    c, rows = roof["cost"], decode_rows + prompt_rows
+    n, k = c["routedExperts"], c["activatedExperts"]
+    experts = n * (1 - (1 - k / n) ** rows)
+    read = (c["dense"] + c["head"] + rows * c["embedRow"] + sum(c["expert"]) * experts
+            + decode_rows * roof["stateBytesPerSequence"])
+    per_row = c["denseMACs"] + sum(c["expertMACs"])
+    flops = 2 * (decode_rows * (per_row + c["headMACs"]) + prompt_rows * per_row)
+    return max(read / (roof["readGBps"] * 1e9), flops / (roof["peakGflops"] * 1e9))
+
+
+def step_kinds(point):
+    """Riptide's decode-only and prompt-carrying steps of the point (counter deltas): count, mean ms,
+    mean decode and prompt rows, and the bound of that mean step."""
+    prof, roof = point.get("profile") or {}, point["roofline"]
+    out = {}
+    for kind in ("decode", "prompt"):
+        steps = prof.get(f"riptide:steps_by_kind[{kind}]", 0)
+        if steps <= 0 or "cost" not in roof:
+            continue
+        dec, pro = (prof.get(f"riptide:{r}_rows_by_kind[{kind}]", 0) / steps for r in ("decode", "prompt"))
+        ms = prof.get(f"riptide:step_seconds_by_kind[{kind}]", 0) / steps * 1e3
+        bound = step_bound(roof, dec, pro) * 1e3
+        out[kind] = {"steps": int(steps), "ms": ms, "decode_rows": dec, "prompt_rows": pro, "bound_ms": bound,
+                     "eff": bound / ms if ms > 0 else None}
+    return out
+
+
 def efficiency(point):
     row, roof = point["row"], point["roofline"]
     itl, ttft = row.get("median_itl"), row.get("median_ttft")
@@ -19,6 +51,7 @@ def efficiency(point):
     return {
         "decode_bound_ms": decode["boundSeconds"] * 1e3, "itl_ms": (itl or 0) * 1e3,
         "decode_eff": decode["boundSeconds"] / itl if itl else None,
+        "step_eff": step_kinds(point).get("decode", {}).get("eff"),
         "prefill_bound_ms": roof["prefill"]["boundSeconds"] * 1e3,
         "prefill_eff": roof["prefill"]["boundSeconds"] / ttft if ttft else None,
         "read_gbps": roof["readGBps"], "peak_gflops": roof["peakGflops"], "unique_mb": decode["bytes"] / 1e6,
@@ -27,14 +60,14 @@ def efficiency(point):
 
 def points_table(points):
     head = ["server", "conc", "prompts", "tok/s/device", "tok/s/user", "TTFT p50 ms", "ITL p50 ms", "read GB/s",
-            "unique MB", "step bound ms", "decode eff.", "prefill eff."]
+            "unique MB", "step bound ms", "decode eff. (ITL)", "decode-step eff.", "prefill eff."]
     rows = []
     for p in points:
         r, e = p["row"], efficiency(p)
         rows.append([p["label"], p["conc"], f"{int(r.get('completed', 0))}/{p['prompts']}", f"{r.get('tput_per_gpu', 0):.1f}",
                      f"{r.get('median_intvty', 0):.2f}", f"{r.get('median_ttft', 0) * 1e3:.0f}", f"{e['itl_ms']:.1f}",
                      f"{e['read_gbps']:.1f}", f"{e['unique_mb']:.0f}", f"{e['decode_bound_ms']:.1f}",
-                     pct(e["decode_eff"]), pct(e["prefill_eff"]) if p["conc"] == 1 else ""])
+                     pct(e["decode_eff"]), pct(e["step_eff"]), pct(e["prefill_eff"]) if p["conc"] == 1 else ""])
     return head, rows
 
 
@@ -49,6 +82,18 @@ def profile_table(points):
         ms = [prof.get(f"riptide:step_seconds[{k}]", 0) / steps * 1e3 for k, _ in PARTS]
         rows.append([p["conc"], int(steps), f"{prof.get('riptide:step_rows', 0) / steps:.1f}"]
                     + [f"{v:.1f}" for v in ms] + [f"{sum(ms):.1f}"])
+    return head, rows
+
+
+def kinds_table(points):
+    """Riptide's decode-only steps beside the steps that carry prompt chunks, each against its bound."""
+    head = ["conc", "kind", "steps", "decode rows", "prompt rows", "step ms", "bound ms", "efficiency"]
+    rows = []
+    for p in points:
+        for kind, k in step_kinds(p).items():
+            rows.append([p["conc"], "decode only" if kind == "decode" else "with prompt tokens", k["steps"],
+                         f"{k['decode_rows']:.1f}", f"{k['prompt_rows']:.1f}", f"{k['ms']:.1f}", f"{k['bound_ms']:.1f}",
+                         pct(k["eff"])])
     return head, rows
 
 
@@ -123,12 +168,15 @@ def write(args, points, turns, timing):
 
     pts_head, pts_rows = points_table(points)
     prof_head, prof_rows = profile_table(points)
+    kind_head, kind_rows = kinds_table(points)
     turn_head, turn_rows, ratios = turns_table(turns)
     roof_note = ("Step bound = the larger of the step's unique bytes (dense weights, the head once, the expected union of "
                  "routed experts for a batch of conc rows under uniform routing, the state) over the read bandwidth, and its "
                  "weight FLOPs over the product peak, both measured by `riptide roofline` just before the point. "
-                 "Decode efficiency = bound / median inter-token latency; prefill efficiency (conc 1) = the bound of a "
-                 "mean-length prompt / median TTFT.")
+                 "Decode efficiency (ITL) = bound / median inter-token latency, which also pays for the prompt chunks "
+                 "that share steps with decodes; decode-step efficiency (Riptide) = the bound of a decode-only step of "
+                 "the point's mean batch / the mean time of its decode-only steps, from the engine's counters. "
+                 "Prefill efficiency (conc 1) = the bound of a mean-length prompt / median TTFT.")
     ratio_lines = [f"{name}: TTFT at turn {last} / turn 2 = {r:.2f}× while the prompt grew {g:.2f}×"
                    for name, (r, g, last) in ratios.items()]
     extra = "<h2>Points against the roofline</h2>\n<p>" + html.escape(roof_note) + "</p>\n"
@@ -136,6 +184,9 @@ def write(args, points, turns, timing):
     extra += "<h2>Where Riptide's step time goes</h2>\n<p>Per step, from the engine's own counters (ms); attention " \
              "includes its projections, compressor and indexer; MoE the routed and shared experts.</p>\n"
     extra += html_table("Riptide per-step profile by concurrency (ms per step)", prof_head, prof_rows, "profile")
+    extra += "<p>Decode-only steps and steps that carry prompt chunks, each kind's mean step against the bound of " \
+             "its mean mix of rows.</p>\n"
+    extra += html_table("Riptide steps by kind", kind_head, kind_rows, "step-kinds")
     if turns:
         extra += f"<h2>Multi-turn agent traffic ({args.chats} chats × {args.turns} turns, ~{args.turn_tokens} new tokens " \
                  f"and {args.turn_output} back per turn, prefix caches on)</h2>\n" + ttft_chart(turns)
@@ -155,6 +206,8 @@ def write(args, points, turns, timing):
         f.write("# Sweep: riptide vs llama-server\n\n```\n" + iso + "```\n\n" + roof_note + "\n\n" + md_table(pts_head, pts_rows))
         if prof_rows:
             f.write("\nRiptide per-step profile (ms per step):\n\n" + md_table(prof_head, prof_rows))
+        if kind_rows:
+            f.write("\nRiptide steps by kind, each against the bound of its mean mix of rows:\n\n" + md_table(kind_head, kind_rows))
         if turns:
             f.write("\nMulti-turn:\n\n" + md_table(turn_head, turn_rows) + "\n" + "\n".join(ratio_lines) + "\n")
             for name, t in turns.items():

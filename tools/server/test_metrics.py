@@ -155,6 +155,15 @@ with Server(args.riptide, name="metrics") as srv:
         assert metric(m, "riptide:steps") > 0, "riptide:steps is 0 after requests"
         assert sent["prompt"] - sent["cached"] <= rows <= sent["prompt"] + sent["generation"], \
             f"riptide:step_rows {rows} for {sent['prompt']} prompt ({sent['cached']} cached) and {sent['generation']} generated tokens"
+        # Every step is of one kind, and every row is a generated token's decode or a prompt token.
+        kinds = ("decode", "prompt")
+        expect_equal(sum(metric(m, "riptide:steps_by_kind", kind=k) for k in kinds), metric(m, "riptide:steps"), "steps by kind")
+        expect_equal(sum(metric(m, "riptide:decode_rows_by_kind", kind=k) + metric(m, "riptide:prompt_rows_by_kind", kind=k)
+                         for k in kinds), rows, "decode and prompt rows by kind")
+        expect_equal(metric(m, "riptide:prompt_rows_by_kind", kind="decode"), 0, "prompt rows in decode-only steps")
+        assert metric(m, "riptide:decode_rows_by_kind", kind="decode") > 0, "no decode-only step"
+        assert metric(m, "riptide:prompt_rows_by_kind", kind="prompt") >= sent["prompt"] - sent["cached"], "prompt rows"
+        assert metric(m, "riptide:step_seconds_by_kind", kind="decode") > 0, "decode-only steps took no time"
         for part in ("attention", "moe", "head", "forward_other", "sampling", "scheduler"):
             seconds = metric(m, "riptide:step_seconds", part=part)
             assert seconds >= 0 and (seconds > 0 or part == "forward_other"), f"riptide:step_seconds{{part={part}}} = {seconds}"
