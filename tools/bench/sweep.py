@@ -3,6 +3,7 @@
 
   tools/bench/sweep.py [--work DIR] [--riptide BIN] [--conc 1,2,4,8,16] [--prompts-per-conc 3]
                        [--rounds 1] [--skip-llama] [--skip-multiturn] [--chats 4 --turns 6]
+                       [--serve-args '--chunked-prefill-size 128']
 
 1. Makes or reuses WORK/flash4 (`riptide init-model --preset flash --layers 4 --seed 0`: ratios
    0, 0, 4, 128, all 256 experts) and its GGUF (llama_server_sweep.sh --prepare: llama.cpp's own
@@ -26,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -150,6 +152,7 @@ def riptide_server(args, prefix_cache, max_running):
             "--max-running-requests", str(max_running), "--log-level", "warning"]
     if not prefix_cache:
         argv.append("--disable-prefix-cache")
+    argv += shlex.split(args.serve_args)
     return Server("riptide", argv, port, os.path.join(args.work, "riptide-serve.log"))
 
 
@@ -194,6 +197,7 @@ def main():
     p.add_argument("--turns", type=int, default=6)
     p.add_argument("--turn-tokens", type=int, default=150)
     p.add_argument("--turn-output", type=int, default=32)
+    p.add_argument("--serve-args", default="", help="more `riptide serve` options, e.g. '--chunked-prefill-size 128'")
     p.add_argument("--skip-llama", action="store_true")
     p.add_argument("--skip-sweep", action="store_true", help="reuse WORK/points.json")
     p.add_argument("--skip-multiturn", action="store_true")
