@@ -31,7 +31,9 @@ enum { RK_FP4S = 8, SF_FP4_BLOCK = 10 };
 // FP4 in 128-input blocks (above) moved its point to 7 rows, the first count with two tiles: a 460-
 // token flash4 prefill, whose experts see ~12 rows each, took 4.28 s from 16 rows, 4.14–4.17 from 6–7.
 // Not re-measured on the README's faster-dot VM, where an expansion into L2 had lost at M = 512.
-#define RK_FP8_DECODE_ONCE_ROWS 12
+// FP8 from 11 rows, where fused tiles of at most 5 rows need three decodes (2048x4096 from DRAM,
+// interleaved: M = 11 0.73-0.77 -> 0.61-0.66 ms; at 7-8 rows decoding once lost 5-10%, at 9-10 even).
+#define RK_FP8_DECODE_ONCE_ROWS 11
 #define RK_FP4_DECODE_ONCE_ROWS 7
 #define RK_DECODED_PAIRS 128   // 16 KiB of bf16: stays in L1 beside x and the next segment's 8 KiB
 
