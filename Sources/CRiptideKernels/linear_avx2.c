@@ -2,8 +2,8 @@
 // multiplied in fp32 by FMA: for few activation rows (bf16 one; FP8 up to 32 and FP4 up to 16, in
 // passes of up to 6 rows) straight from registers, for more rows chunk by chunk, either decoded in
 // registers by each row tile (one tile, or bf16) or decoded once into L1 for several tiles to read
-// (decoding must not be repeated per tile where it costs more than the FMAs it feeds). fp32 weights run the FMA tiles over
-// [inputs][32 rows] segments.
+// (decoding must not be repeated per tile where it costs more than the FMAs it feeds). fp32 weights
+// run the FMA tiles over [inputs][32 rows] segments.
 // Activations are fp32 (q·s for FP8/FP4, exact).
 #include "decode_avx2.h"
 #include <stdlib.h>
