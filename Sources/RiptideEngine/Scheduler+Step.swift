@@ -40,17 +40,17 @@ extension Scheduler {
         profile.schedule += (t1 - t0) + (t3 - t2 - sampling)
         profile.forward += t2 - t1
         profile.sample += sampling
-        let parts = trace.seconds
+        let parts = trace.seconds, rows = work.reduce(0) { $0 + $1.1 }
         counters.stepSeconds.attention += parts.attention
         counters.stepSeconds.moe += parts.moe
         counters.stepSeconds.head += parts.head
         counters.stepSeconds.forwardOther += (t2 - t1) - parts.attention - parts.moe - parts.head
         counters.stepSeconds.sampling += sampling
         counters.stepSeconds.scheduler += (t1 - t0) + (t3 - t2 - sampling)
-        counters.stepSeconds.rows += work.reduce(0) { $0 + $1.1 }
+        counters.stepSeconds.rows += rows
         // A decode row computes one generated token (`computed` already counts it).
         let decodes = work.filter { $0.1 == 1 && $0.0.computed > $0.0.promptCount }.count
-        let promptRows = work.reduce(0) { $0 + $1.1 } - decodes
+        let promptRows = rows - decodes
         func add(_ totals: inout StepKindTotals) {
             totals.steps += 1
             totals.seconds += t3 - t0
@@ -60,14 +60,14 @@ extension Scheduler {
         if promptRows == 0 { add(&counters.stepSeconds.decodeOnly) } else { add(&counters.stepSeconds.withPrompt) }
         if config.recordSteps {
             let layers = trace.routedExperts.prefix(model.config.nLayers)
-            profile.records.append(StepRecord(rows: work.reduce(0) { $0 + $1.1 }, decodes: work.filter { $0.1 == 1 }.count,
+            profile.records.append(StepRecord(rows: rows, decodes: work.filter { $0.1 == 1 }.count,
                                               scheduleSeconds: (t1 - t0) + (t3 - t2 - sampling), forwardSeconds: t2 - t1,
                                               sampleSeconds: sampling, uniqueExperts: layers.map { Set($0).count },
                                               stateBytes: work.reduce(0) { $0 + ($1.0.state?.bytes ?? 0) },
                                               forwardParts: trace.seconds))
         }
         profile.steps += 1
-        profile.rows += work.reduce(0) { $0 + $1.1 }
+        profile.rows += rows
         counters.steps += 1
     }
 

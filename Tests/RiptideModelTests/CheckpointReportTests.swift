@@ -6,11 +6,10 @@ import RiptideCheckpoint
 /// A fresh directory for a test checkpoint, under one per test process that is removed when the process exits.
 func temporaryCheckpointDirectory(_ kind: String) -> URL {
     removeAtExit
-    return FileManager.default.temporaryDirectory.appendingPathComponent("riptide-tests-\(getpid())/\(kind)-\(UUID().uuidString)")
+    return processDirectory().appendingPathComponent("\(kind)-\(UUID().uuidString)")
 }
-private let removeAtExit: Void = {
-    atexit { try? FileManager.default.removeItem(at: FileManager.default.temporaryDirectory.appendingPathComponent("riptide-tests-\(getpid())")) }
-}()
+private func processDirectory() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("riptide-tests-\(getpid())") }
+private let removeAtExit: Void = { atexit { try? FileManager.default.removeItem(at: processDirectory()) } }()
 
 /// Writes a sharded checkpoint with every tensor `config` implies (zero-filled) and returns its directory.
 func writeZeroCheckpoint(_ config: ModelConfig, maxShardBytes: Int, skipping: Set<String> = []) throws -> URL {
