@@ -10,4 +10,15 @@ struct Riptide: AsyncParsableCommand {
             TokenizeCommand.self, BenchTokenizerCommand.self, BenchCommand.self, ReportCommand.self,
             RooflineCommand.self, BenchKernelsCommand.self, BenchModelCommand.self, BenchEngineCommand.self, ServeCommand.self,
         ])
+
+    /// ArgumentParser's entry, after the allocator is set up for the forward pass.
+    static func main() async {
+        AllocatorTuning.apply()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand { try await asyncCommand.run() } else { try command.run() }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
