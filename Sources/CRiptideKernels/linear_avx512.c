@@ -109,16 +109,6 @@ static inline __attribute__((always_inline)) T512 void load_offsets(luts *L, con
     L->d1 = _mm512_or_si512(_mm512_and_si512(e1, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(e1, 16));
 }
 
-// 1: every scale byte of the panel lies in 87..167, so its sums may run in 128-input blocks.
-static T512 int fp4_blocks_fit(const uint8_t *sb, long bytes) {
-    __mmask64 bad = 0;
-    for (long i = 0; i < bytes; i += 64) {
-        __m512i v = _mm512_loadu_si512(sb + i);
-        bad |= _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(87)) | _mm512_cmpgt_epu8_mask(v, _mm512_set1_epi8((char)167));
-    }
-    return bad == 0;
-}
-
 static inline __attribute__((always_inline)) T512 __m512 e8m0_vec(const uint8_t *p) {
     __m512i e = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p));
     __m512i b = _mm512_slli_epi32(e, 23);
@@ -272,8 +262,8 @@ T512 void rk_linear_avx512(const rk_weights *w, const rk_activations *a, long p0
         t.pf = 0;
         t.pfstep = step;
         t.sw4 = f == RK_FP4 ? (const uint8_t *)w->scales + p * (w->kpad / 32) * 32 : 0;
-        // Per panel, so that a row's summation order never depends on how many rows share the call.
-        const int blocks = f == RK_FP4 && fp4_blocks_fit(t.sw4, w->kpad);
+        // Per panel (found at packing), so that a row's summation order never depends on how many rows share the call.
+        const int blocks = f == RK_FP4 && w->blocks[p];
         t.sw8 = f == RK_FP8 ? (const float *)w->scales + (p / 4) * kb : 0;
         const tile_fn *fns = f == RK_FP8 ? (once ? decoded8 : fused8)
                            : f == RK_FP4 ? (once ? (blocks ? decoded8 : decoded4) : blocks ? fused4b : fused4) : plain;

@@ -30,6 +30,9 @@ public final class PackedLinear: @unchecked Sendable {
     private let mapping: UnsafeMutableRawPointer, mappedBytes: Int
     let scales: UnsafeMutableRawPointer?      // fp8: Float [ceil(rows/128)][paddedCols/128]; fp4: UInt8 [panels][paddedCols/32][32]
     let scaleBytes: Int
+    /// fp4: per panel, 1 where all its scale bytes lie in 87...167, so the AVX-512 tiles may sum
+    /// 128-input blocks (linear_avx512.c); set once the scales are packed.
+    var fp4BlockPanels: UnsafeMutablePointer<UInt8>?
 
     /// Bytes held after repacking (weights + scales).
     public var packedBytes: Int { weightBytes + scaleBytes }
@@ -68,12 +71,14 @@ public final class PackedLinear: @unchecked Sendable {
     deinit {
         munmap(mapping, mappedBytes)
         scales?.deallocate()
+        fp4BlockPanels?.deallocate()
     }
 
     /// The C view of the weights.
     var cWeights: rk_weights {
         rk_weights(format: format.rawValue, n: rows, k: cols, kpad: paddedCols,
-                   weights: UnsafeRawPointer(weights), scales: scales.map { UnsafeRawPointer($0) })
+                   weights: UnsafeRawPointer(weights), scales: scales.map { UnsafeRawPointer($0) },
+                   blocks: fp4BlockPanels.map { UnsafePointer($0) })
     }
 
     // MARK: Applying

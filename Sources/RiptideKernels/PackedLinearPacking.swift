@@ -66,6 +66,11 @@ extension PackedLinear {
                 for g in 0..<groups { sd[(p * (kp / 32) + g) * 32 + j] = scaleBytes[(32 * p + j) * groups + g] }
             }
         }
+        let panelScales = (kp / 32) * 32
+        fp4BlockPanels = .allocate(capacity: panels)
+        for p in 0..<panels {
+            fp4BlockPanels![p] = UnsafeBufferPointer(start: sd + p * panelScales, count: panelScales).allSatisfy { (87...167).contains($0) } ? 1 : 0
+        }
         let dst = weights.assumingMemoryBound(to: UInt8.self)
         let src = codes.bindMemory(to: UInt8.self).baseAddress!
         let zeroRow = [UInt8](repeating: 0, count: cols / 2)   // rows past the end of the last panel

@@ -52,6 +52,7 @@ typedef struct {
     long n, k, kpad;       // logical rows, inputs; padded inputs
     const void *weights;   // packed panels, npad/32 of them
     const void *scales;    // see above; NULL for BF16/F32
+    const uint8_t *blocks; // FP4: [npad/32] 1 where all of a panel's scale bytes lie in 87..167; else NULL
 } rk_weights;
 
 typedef struct {
