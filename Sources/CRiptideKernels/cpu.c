@@ -31,6 +31,7 @@ int rk_cpu_features(void) {
 }
 
 void rk_keep_freed_memory(void) {
+    mallopt(M_ARENA_MAX, 1);              // every thread in the main heap (others are mmapped 64 MiB heaps)
     mallopt(M_MMAP_MAX, 0);               // no mmap for large blocks: they come from the heap
     mallopt(M_TRIM_THRESHOLD, INT_MAX);   // and stay there when freed (up to 2 GiB free at the top)
 }

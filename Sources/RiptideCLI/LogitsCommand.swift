@@ -152,7 +152,6 @@ func loadModel(_ path: String, kernels: KernelChoice = .fast) throws -> Transfor
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
         throw CLIError("\(path): no such model directory")
     }
-    keepFreedMemoryInHeap()
     do {
         return try Transformer(directory: URL(fileURLWithPath: path), kernels: kernels)
     } catch let error as RiptideModelError {

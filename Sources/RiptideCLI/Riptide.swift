@@ -1,4 +1,5 @@
 import ArgumentParser
+import RiptideKernels
 
 @main
 struct Riptide: AsyncParsableCommand {
@@ -13,7 +14,7 @@ struct Riptide: AsyncParsableCommand {
 
     /// ArgumentParser's entry, after the allocator is set up for the forward pass.
     static func main() async {
-        AllocatorTuning.apply()
+        keepFreedMemoryInHeap()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand { try await asyncCommand.run() } else { try command.run() }

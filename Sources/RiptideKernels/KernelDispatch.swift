@@ -36,5 +36,6 @@ enum ProcessInfoLite {
 }
 
 /// Keeps freed memory in the process heap so that each forward pass reuses the pages of the last
-/// one instead of faulting and zeroing fresh ones (see `rk_keep_freed_memory`). For executables.
+/// one instead of faulting and zeroing fresh ones (see `rk_keep_freed_memory`). For executables, at
+/// start, before any other thread allocates.
 public func keepFreedMemoryInHeap() { rk_keep_freed_memory() }
