@@ -332,26 +332,42 @@ long rk_linear_scratch_bytes(const rk_weights *w, long m) {
     return (m * 32 * 4 + 64) + (RK_CHUNK_PAIRS * (64 * RK_BLOCK_PANELS + 8 * 6) + 2 * 64 * RK_BLOCK_PANELS * mb) * 4 + 128;
 }
 
-typedef struct { int path; const rk_weights *w; const rk_activations *a; long panels, per; rk_pool *pool; } run_ctx;
+typedef struct { int path; const rk_weights *w; const rk_activations *a; long panels, per, rows; rk_pool *pool; } run_ctx;
 
 static void run_task(void *c, int task, int worker) {
     run_ctx *r = c;
-    long p0 = task * r->per, p1 = p0 + r->per < r->panels ? p0 + r->per : r->panels;
-    void *s = rk_pool_scratch(r->pool, worker, rk_linear_scratch_bytes(r->w, r->a->m));
-    if (r->path == RK_PATH_AVX512) rk_linear_avx512(r->w, r->a, p0, p1, s);
-    else rk_linear_avx2(r->w, r->a, p0, p1, s);
+    const rk_activations *a = r->a;
+    long blocks = (r->panels + r->per - 1) / r->per, p0 = task % blocks * r->per;
+    long p1 = p0 + r->per < r->panels ? p0 + r->per : r->panels;
+    rk_activations rows = *a;   // this task's rows [m0, m0 + rows.m): rows are independent
+    long m0 = task / blocks * r->rows, kp = r->w->kpad;
+    rows.m = a->m - m0 < r->rows ? a->m - m0 : r->rows;
+    if (a->xq) rows.xq = a->xq + m0 * kp;
+    if (a->xs) rows.xs = a->xs + m0 * (kp / 128);
+    if (a->xf) rows.xf = a->xf + m0 * kp;
+    rows.y = a->y + m0 * r->w->n;
+    void *s = rk_pool_scratch(r->pool, worker, rk_linear_scratch_bytes(r->w, rows.m));
+    if (r->path == RK_PATH_AVX512) rk_linear_avx512(r->w, &rows, p0, p1, s);
+    else rk_linear_avx2(r->w, &rows, p0, p1, s);
 }
 
 void rk_linear_run(rk_pool *pool, int path, const rk_weights *w, const rk_activations *a) {
-    run_ctx r = {path, w, a, (w->n + 31) / 32, 1, pool};
+    run_ctx r = {path, w, a, (w->n + 31) / 32, 1, a->m > 0 ? a->m : 1, pool};
     // About 16 tasks per thread: a task claimed by a vCPU that the hypervisor then deschedules holds
     // up the whole call, so tasks are kept small (a CAS each; panels are 7–230 KiB of weights). Many
     // rows (prefill) take at least RK_BLOCK_PANELS panels a task on AVX2, so that its tiles share x.
-    long want = 16L * rk_pool_threads(pool);
+    long threads = rk_pool_threads(pool), want = 16L * threads;
     r.per = (r.panels + want - 1) / want;
     if (path == RK_PATH_AVX2 && a->m >= 32 && r.per < RK_BLOCK_PANELS) r.per = RK_BLOCK_PANELS;
     if (r.per < 1) r.per = 1;
-    rk_pool_run(pool, (int)((r.panels + r.per - 1) / r.per), run_task, &r);
+    long blocks = (r.panels + r.per - 1) / r.per;
+    // Too few panels to share (a prefill's hyper-connection mix is one): the rows are split as well,
+    // in blocks of at least 32, four tasks a thread.
+    if (blocks < 2 * threads && a->m >= 64) {
+        long split = (4 * threads + blocks - 1) / blocks, per_rows = (a->m + split - 1) / split;
+        r.rows = per_rows < 32 ? 32 : per_rows;
+    }
+    rk_pool_run(pool, (int)(blocks * ((a->m + r.rows - 1) / r.rows)), run_task, &r);
 }
 
 // One pool job for many products (a layer's experts): tasks are (product, panel range) pairs,

@@ -58,7 +58,7 @@ struct Attention {
         var kv = quantizedLinear(wkv, x, count: t)
         rmsNormRows(&kv, width: d, weight: kvNorm, eps: eps)
         q.withUnsafeMutableBufferPointer { qp in kv.withUnsafeMutableBufferPointer { kp in
-            for i in 0..<t {
+            forEachRow(t, chunk: 4) { i in
                 let table = rope.cosSin(position: positions[i])
                 for h in 0..<heads {
                     let head = UnsafeMutableBufferPointer(rebasing: qp[((i * heads + h) * d)..<((i * heads + h + 1) * d)])
@@ -98,7 +98,7 @@ struct Attention {
     private func output(_ o: inout [Float], positions: [Int]) -> [Float] {
         let t = positions.count, d = headDim, groupWidth = heads * d / groups
         o.withUnsafeMutableBufferPointer { op in
-            for i in 0..<t {
+            forEachRow(t, chunk: 4) { i in
                 let table = rope.cosSin(position: positions[i])
                 for h in 0..<heads {
                     rope.apply(UnsafeMutableBufferPointer(rebasing: op[((i * heads + h) * d)..<((i * heads + h + 1) * d)]), table, inverse: true)

@@ -66,14 +66,6 @@ struct Block {
         } } }
         return out
     }
-
-    /// body(i) for every row, in chunks of 16 rows over the pool.
-    private func forEachRow(_ t: Int, _ body: (Int) -> Void) {
-        let chunk = 16
-        WorkerPool.shared.parallelFor((t + chunk - 1) / chunk) { c, _ in
-            for i in (c * chunk)..<min(t, (c + 1) * chunk) { body(i) }
-        }
-    }
 }
 
 extension HyperConnectionMath {

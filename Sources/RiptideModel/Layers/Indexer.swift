@@ -31,12 +31,12 @@ struct Indexer {
         let t = positions.count
         var q = quantizedLinear(wqB, qr, count: t)
         q.withUnsafeMutableBufferPointer { p in
-            for i in 0..<t {
+            forEachRow(t, chunk: 4) { i in
                 let table = rope.cosSin(position: positions[i])
                 for h in 0..<heads { rope.apply(UnsafeMutableBufferPointer(rebasing: p[((i * heads + h) * headDim)..<((i * heads + h + 1) * headDim)]), table) }
             }
             compressor.hadamard(p)
-            for r in 0..<(t * heads) { simulateFP4(UnsafeMutableBufferPointer(rebasing: p[(r * headDim)..<((r + 1) * headDim)]), block: 32) }
+            forEachRow(t * heads, chunk: 64) { r in simulateFP4(UnsafeMutableBufferPointer(rebasing: p[(r * headDim)..<((r + 1) * headDim)]), block: 32) }
         }
         let weights = bf16Linear(weightsProj, x, count: t).map { roundBF16($0 * weightScale) }
         return (q, weights)

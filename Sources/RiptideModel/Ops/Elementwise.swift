@@ -39,8 +39,8 @@ func rmsNorm(_ x: UnsafeMutableBufferPointer<Float>, weight: [Float], eps: Float
 /// RMSNorm of every `width`-row of `x`.
 func rmsNormRows(_ x: inout [Float], width: Int, weight: [Float], eps: Float) {
     x.withUnsafeMutableBufferPointer { p in
-        for start in stride(from: 0, to: p.count, by: width) {
-            rmsNorm(UnsafeMutableBufferPointer(rebasing: p[start..<(start + width)]), weight: weight, eps: eps)
+        forEachRow(p.count / width) { r in
+            rmsNorm(UnsafeMutableBufferPointer(rebasing: p[(r * width)..<((r + 1) * width)]), weight: weight, eps: eps)
         }
     }
 }
@@ -48,9 +48,10 @@ func rmsNormRows(_ x: inout [Float], width: Int, weight: [Float], eps: Float) {
 /// Weightless per-head q normalisation with its four bf16 rounding points (spec §11.1.1):
 /// bf16(q²) → bf16(mean) → bf16(ms + eps) → bf16(rsqrt) → bf16(q·r). In place on one head.
 func qHeadNorm(_ q: UnsafeMutableBufferPointer<Float>, eps: Float) {
-    var squares = [Float](repeating: 0, count: q.count)
-    for i in 0..<q.count { squares[i] = roundBF16(q[i] * q[i]) }
-    let ms = roundBF16(squares.withUnsafeBufferPointer(mean32))
+    let ms = withUnsafeTemporaryAllocation(of: Float.self, capacity: q.count) { squares in
+        for i in 0..<q.count { squares[i] = roundBF16(q[i] * q[i]) }
+        return roundBF16(mean32(UnsafeBufferPointer(squares)))
+    }
     let r = roundBF16(rsqrt32(roundBF16(ms + eps)))
     for i in 0..<q.count { q[i] = roundBF16(q[i] * r) }
 }
