@@ -263,7 +263,7 @@ T512 void rk_linear_avx512(const rk_weights *w, const rk_activations *a, long p0
         t.pfstep = step;
         t.sw4 = f == RK_FP4 ? (const uint8_t *)w->scales + p * (w->kpad / 32) * 32 : 0;
         // Per panel (found at packing), so that a row's summation order never depends on how many rows share the call.
-        const int blocks = f == RK_FP4 && w->blocks[p];
+        const int blocks = f == RK_FP4 && w->blocks && w->blocks[p];   // no flags: per-group scaling, same bits
         t.sw8 = f == RK_FP8 ? (const float *)w->scales + (p / 4) * kb : 0;
         const tile_fn *fns = f == RK_FP8 ? (once ? decoded8 : fused8)
                            : f == RK_FP4 ? (once ? (blocks ? decoded8 : decoded4) : blocks ? fused4b : fused4) : plain;
