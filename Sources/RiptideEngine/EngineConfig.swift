@@ -7,12 +7,13 @@ public struct EngineConfig: Sendable {
     /// Most prompt tokens computed in one step over all requests (`--max-prefill-tokens`).
     public var maxPrefillTokens = 4096
     /// Largest prompt chunk of one request in a step that also decodes (`--chunked-prefill-size`;
-    /// 0: whole prompts). A step without decodes gives a prompt up to `maxPrefillTokens`. On flash4
-    /// at 2 cores, ISL 512 conc 4: 512 gave 66.2 tok/s per device at 4.84 tok/s per user, 64 gave
-    /// 75.9 at 6.99 (each 64-token chunk holds the running decodes back ~0.6 s instead of ~5 s).
-    /// Conc 8, one run each in one half hour: 64 gave 83.1 tok/s per device at 2.83 per user, 128
-    /// 80.0 at 2.79, 256 82.0 at 2.72 (TTFT p50 15.4, 11.1, 9.4 s).
-    public var chunkedPrefillSize = 64
+    /// 0: whole prompts). A step without decodes gives a prompt up to `maxPrefillTokens`. A chunk
+    /// beside decodes stalls them for what it adds to the step, and on an MoE a small chunk adds
+    /// the most per token: its rows touch nearly every routed expert, so each chunk reads them all
+    /// again. On flash4 at 2 cores (Zen 5), ISL 512 conc 2, three interleaved pairs: a prompt token
+    /// added 5.4-6.0 ms to a step in 64-token chunks, 4.3-4.5 ms as one 468-535-token chunk. 512
+    /// keeps most of that gain while a chunk holds decodes back ~2-4 s at most.
+    public var chunkedPrefillSize = 512
     public enum SchedulePolicy: String, Sendable, CaseIterable { case fcfs, lpm }
     public var schedulePolicy: SchedulePolicy = .fcfs
     /// Decode steps per scheduling round (`--decode-steps`).
