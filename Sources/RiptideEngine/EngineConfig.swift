@@ -12,7 +12,9 @@ public struct EngineConfig: Sendable {
     /// the most per token: its rows touch nearly every routed expert, so each chunk reads them all
     /// again. On flash4 at 2 cores (Zen 5), ISL 512 conc 2, three interleaved pairs: a prompt token
     /// added 5.4-6.0 ms to a step in 64-token chunks, 4.3-4.5 ms as one 468-535-token chunk. 512
-    /// keeps most of that gain while a chunk holds decodes back ~2-4 s at most.
+    /// keeps most of that gain while a chunk holds decodes back ~2 s there. With ~15 decodes the
+    /// gain is gone (their rows already read most experts): conc 16 gave 164 tok/s per device at
+    /// 2.44 per user against 64's 167 at 2.98, one run each.
     public var chunkedPrefillSize = 512
     public enum SchedulePolicy: String, Sendable, CaseIterable { case fcfs, lpm }
     public var schedulePolicy: SchedulePolicy = .fcfs

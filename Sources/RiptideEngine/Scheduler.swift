@@ -107,9 +107,9 @@ final class Scheduler: @unchecked Sendable {  // confined to the engine thread a
     func promptBoundary(_ s: Sequence) -> Int { s.promptCount / PrefixCache.block * PrefixCache.block }
 
     /// One step's work: every decode (1 token) and prefill chunks within the token budget. A step
-    /// that decodes gives each prompt at most `chunkedPrefillSize` tokens, so that the decodes'
-    /// inter-token latency stays near a few decode steps; a step without decodes stalls no one, and
-    /// its prompts take the whole budget (fewer, larger chunks read the weights fewer times).
+    /// that decodes gives each prompt at most `chunkedPrefillSize` tokens, which bounds how long one
+    /// step holds the decodes back; a step without decodes stalls no one, and its prompts take the
+    /// whole budget (fewer, larger chunks read the weights fewer times).
     func plan(decodeOnly: Bool) -> [(Sequence, Int)] {
         var work: [(Sequence, Int)] = []
         var budget = config.maxPrefillTokens
